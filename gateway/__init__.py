@@ -1,0 +1,3 @@
+"""portal-gateway: the Customer Portal kill switch at the edge."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,37 @@
+"""Reserved endpoints under `admin_prefix` (default /_gateway), answered and never proxied."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.keys import CONFIG, GAUGES, METRICS, READY
+from gateway.responses import error_response
+
+
+class Admin:
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
+        prefix = self.app[CONFIG].admin_prefix
+        path = request.raw_path.partition("?")[0][len(prefix) :]
+        if request.method not in ("GET", "HEAD"):
+            return error_response(request, 405, request_id)
+        if path == "/healthz":
+            return _plain("ok\n")
+        if path == "/readyz":
+            ready = self.app.get(READY, lambda: True)()
+            return _plain("ready\n" if ready else "not ready\n", 200 if ready else 503)
+        if path == "/metrics":
+            gauges: dict[str, float] = self.app[GAUGES]() if GAUGES in self.app else {}
+            response = _plain(self.app[METRICS].render(gauges))
+            response.content_type = "text/plain"
+            response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
+        return error_response(request, 404, request_id)
+
+
+def _plain(text: str, status: int = 200) -> web.Response:
+    response = web.Response(text=text, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,212 @@
+"""create_app(config) -> web.Application: wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+
+from aiohttp import hdrs, web
+
+from gateway import admin
+from gateway.classify import Refused, classify
+from gateway.config import Config
+from gateway.headers import (
+    ForwardContext,
+    client_ip,
+    decode_raw,
+    is_trusted,
+    request_headers,
+    request_id,
+    values,
+    via_has_loop,
+)
+from gateway.keys import CONFIG, GAUGES, LIVE, METRICS, POLLER, READY, SESSION
+from gateway.live import LiveConnections
+from gateway.observability import Metrics, access_log
+from gateway.proxy import Exchange, Forwarder, make_session
+from gateway.responses import error_response
+from gateway.rules import RouteContext, Rule, build_rules
+from gateway.settings import make_source
+from gateway.settings.poller import Poller
+
+log = logging.getLogger("gateway")
+
+
+def _is_websocket(request: web.BaseRequest) -> bool:
+    upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
+    tokens = {
+        t.strip().lower()
+        for line in request.headers.getall(hdrs.CONNECTION, [])
+        for t in line.split(",")
+    }
+    return request.method == hdrs.METH_GET and upgrade == "websocket" and "upgrade" in tokens
+
+
+class Gateway:
+    """The one request handler: classify, run the route's rules, forward."""
+
+    def __init__(self, app: web.Application, rules: Mapping[str, Sequence[Rule]]) -> None:
+        self.app = app
+        self.config = app[CONFIG]
+        self.rules = rules
+        self.forwarder: Forwarder | None = None
+        self.admin = admin.Admin(app)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        cfg = self.config
+        peer = request.remote or ""
+        trusted = is_trusted(peer, cfg.proxy.trusted_proxies)
+        try:
+            client_headers = decode_raw(request.raw_headers)
+        except ValueError:
+            return error_response(request, 400, request_id([], False), close=True)
+        rid = request_id(client_headers, trusted)
+        ip = client_ip(peer, values(client_headers, "x-forwarded-for"), cfg.proxy.trusted_proxies)
+        route_name, reason = "-", "forwarded"
+        response: web.StreamResponse | None = None
+        try:
+            if request.raw_path == cfg.admin_prefix or request.raw_path.startswith(
+                cfg.admin_prefix + "/"
+            ):
+                route_name, reason = "admin", "admin"
+                response = await self.admin.handle(request, rid)
+                return response
+            try:
+                classified = classify(request, cfg)
+            except Refused as exc:
+                route_name, reason = "-", f"refused_{exc.status}"
+                log.info("refused %s: %s [request %s]", exc.status, exc.reason, rid)
+                response = error_response(request, exc.status, rid, close=request.body_exists)
+                return response
+            except Exception:
+                # SECURITY: classification failed; fail closed (answered, never forwarded).
+                log.exception("classification failed [request %s]", rid)
+                route_name, reason = "-", "classify_error"
+                response = error_response(request, 500, rid, close=True)
+                return response
+            route = classified.route
+            route_name = route.name
+            if via_has_loop(client_headers, cfg.proxy.via):
+                reason = "loop"
+                response = error_response(request, 508, rid, close=request.body_exists)
+                return response
+            forward_headers = request_headers(
+                client_headers,
+                ForwardContext(
+                    peer=peer,
+                    trusted_peer=trusted,
+                    scheme=request.scheme,
+                    host=classified.host_header,
+                    http_version=f"{request.version.major}.{request.version.minor}",
+                    via=cfg.proxy.via,
+                    request_id=rid,
+                    emit_forwarded=cfg.proxy.emit_forwarded,
+                ),
+            )
+            ctx = RouteContext(classified, rid, ip, forward_headers, [])
+            for rule in self.rules.get(route.portal, ()):
+                answer = await rule(request, ctx)
+                if answer is not None:
+                    reason = ctx.reason
+                    response = answer
+                    return response
+            assert self.forwarder is not None
+            exchange = Exchange(
+                request=request,
+                upstream=cfg.upstreams[route.upstream],
+                target=classified.target.forward,
+                headers=ctx.upstream_headers,
+                request_id=rid,
+                on_response=ctx.on_response,
+                live=self.app[LIVE] if route.portal == "customer" else None,
+            )
+            if _is_websocket(request):
+                reason = "websocket"
+                response = await self.forwarder.websocket(exchange)
+            else:
+                response = await self.forwarder.forward(exchange)
+            return response
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception:
+            # SECURITY: an unexpected failure answers the request; it is never forwarded.
+            log.exception("request failed [request %s]", rid)
+            reason = "internal_error"
+            if response is not None and response.prepared:
+                raise
+            response = error_response(request, 500, rid, close=True)
+            return response
+        finally:
+            self.app[METRICS].decision(route_name, reason)
+            access_log(request, response, ip, rid, route_name, time.monotonic() - started)
+
+
+def _session_key(config: Config) -> bytes:
+    if config.customer_portal.session_key is not None:
+        return config.customer_portal.session_key
+    log.warning(
+        "no customer_portal.session_key (or PORTAL_GATEWAY_SESSION_KEY): using a random key; "
+        "session stamps will not survive a restart or agree across gateway processes"
+    )
+    return secrets.token_bytes(32)
+
+
+def create_app(
+    config: Config, *, poller: Poller | None = None, wall: Callable[[], float] = time.time
+) -> web.Application:
+    """The gateway application; `poller` and the wall clock may be injected (tests)."""
+    app = web.Application()
+    app[CONFIG] = config
+    app[METRICS] = Metrics()
+    app[LIVE] = LiveConnections()
+    if poller is None:
+        poller = Poller(make_source(config.settings), config.settings)
+    app[POLLER] = poller
+    state = poller.state
+    app[READY] = lambda: state.ready
+    app[GAUGES] = lambda: {
+        "portal_gateway_customer_portal_enabled": float(state.enabled),
+        "portal_gateway_live_customer_connections": float(len(app[LIVE])),
+    }
+    rules = build_rules(
+        lambda: state.enabled, lambda: state.last_disabled_at, config, _session_key(config), wall
+    )
+    gateway = Gateway(app, rules)
+
+    async def upstream_client(app: web.Application) -> AsyncIterator[None]:
+        session = make_session(config.proxy)
+        app[SESSION] = session
+        gateway.forwarder = Forwarder(session, config.proxy)
+        yield
+        await session.close()
+
+    cutting: set[asyncio.Task[int]] = set()
+
+    def on_portal_change(enabled: bool) -> None:
+        if not enabled:
+            # Open customer WebSockets and streams end now, not when they next send.
+            task = asyncio.get_running_loop().create_task(app[LIVE].close_all())
+            cutting.add(task)
+            task.add_done_callback(cutting.discard)
+
+    async def settings_poller(app: web.Application) -> AsyncIterator[None]:
+        unsubscribe = state.subscribe(on_portal_change)
+        await poller.start()
+        yield
+        unsubscribe()
+        await poller.stop()
+
+    app.cleanup_ctx.append(upstream_client)
+    app.cleanup_ctx.append(settings_poller)
+    # Expect is answered by the forwarder (or never, when a rule answers first): aiohttp's
+    # default would send 100 Continue before the gateway has decided anything.
+    app.router.add_route("*", "/{tail:.*}", gateway.handle, expect_handler=_no_expect)
+    return app
+
+
+async def _no_expect(request: web.Request) -> None:
+    return None

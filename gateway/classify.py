@@ -1,0 +1,65 @@
+"""Request -> (canonical target, canonical host, route), or the status that refuses it.
+
+Computed once per request; the proxy forwards exactly the target classified here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import hdrs, web
+
+from gateway import hosts, routing
+from gateway.config import Config, Route
+from gateway.paths import PathRejected, Target, canonicalize
+
+
+class Refused(Exception):
+    """The request is answered by the gateway with `status`; nothing is forwarded."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Classified:
+    target: Target
+    host: str  # canonical, what routing compared
+    host_header: str  # as it will be sent upstream
+    route: Route
+
+
+def classify(request: web.BaseRequest, config: Config) -> Classified:
+    method = request.method
+    if method == hdrs.METH_CONNECT:
+        raise Refused(405, "CONNECT is not served")
+    if method == hdrs.METH_TRACE:
+        # TRACE would echo customer cookies to scripts (cross-site tracing).
+        raise Refused(405, "TRACE is not served")
+    try:
+        target = canonicalize(request.raw_path, escaped_slashes=config.proxy.escaped_slashes)
+    except PathRejected as exc:
+        raise Refused(exc.status, exc.reason) from None
+    host_lines = request.headers.getall(hdrs.HOST, [])
+    if len(host_lines) > 1:
+        raise Refused(400, "more than one Host header")
+    if target.authority is not None:
+        # RFC 9112 3.2.2: the absolute-form authority replaces Host; it is also what is sent.
+        host_header = target.authority
+    elif host_lines:
+        host_header = host_lines[0]
+    elif request.version >= (1, 1):
+        raise Refused(400, "missing Host header")
+    else:
+        host_header = ""
+    host = hosts.canonical_host(host_header) if host_header else ""
+    if host is None:
+        raise Refused(400, "invalid Host header")
+    if config.server_names and not any(hosts.matches(p, host) for p in config.server_names):
+        raise Refused(421, f"host {host!r} is not served here")
+    route = routing.match(config.routes, target.segments, host, method)
+    if route is None:
+        raise Refused(404, "no route matches")
+    return Classified(target=target, host=host, host_header=host_header, route=route)

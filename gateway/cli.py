@@ -1,0 +1,127 @@
+"""The command line: the only place that prints to the terminal and exits."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import sys
+from collections.abc import Sequence
+
+from gateway import __version__
+from gateway.config import Config, ConfigError, load_config
+from gateway.routing import describe
+from gateway.values import mask_url
+
+EXIT_CONFIG = 2
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    print(f"{config.file}: OK")
+    print(f"listen      {config.listen_host}:{config.listen_port}")
+    for name, upstream in config.upstreams.items():
+        print(f"upstream    {name} -> {mask_url(upstream.url)}")
+    print(
+        f"settings    {mask_url(config.settings.source)} (ttl {config.settings.ttl:g}s, on_error {config.settings.on_error})"
+    )
+    rows = [("#", "route", "portal", "paths", "hosts", "methods", "upstream")]
+    for row, route in zip(describe(config.routes), config.routes, strict=True):
+        rows.append((*row, route.upstream))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from gateway.settings import STATUS_DISABLED, STATUS_ENABLED, SettingsUnavailable, make_source
+
+    config = _load(args.config)
+
+    async def read() -> int:
+        source = make_source(config.settings)
+        try:
+            async with asyncio.timeout(config.settings.timeout + 5):
+                reading = await source.read()
+        except (SettingsUnavailable, TimeoutError) as exc:
+            print("The Customer Portal state could not be read.")
+            print(f"source: {source.description}")
+            print(f"error: {exc or 'timed out'}")
+            return 1
+        finally:
+            await source.aclose()
+        print(STATUS_ENABLED if reading.enabled else STATUS_DISABLED)
+        print(f"source: {source.description}")
+        return 0
+
+    return asyncio.run(read())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gateway.server import serve
+
+    config = _load(args.config)
+    try:
+        return asyncio.run(serve(config, config_path=args.config))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"portal-gateway: {config.listen_host}:{config.listen_port} is already in use",
+                file=sys.stderr,
+            )
+            return 1
+        raise
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"portal-gateway {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, text in (
+        ("run", cmd_run, "serve until SIGTERM/SIGINT"),
+        ("check", cmd_check, "validate the config and print the route table"),
+        ("status", cmd_status, "read the settings store once and print the portal state"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", required=True, metavar="FILE")
+        p.set_defaults(func=func)
+    demo = sub.add_parser("demo", help="run the demo portal with the gateway in front of it")
+    demo.add_argument("--config", default="config/demo.yaml", metavar="FILE")
+    demo.add_argument("--data-dir", default=".demo-data", metavar="DIR")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,635 @@
+"""YAML config -> frozen dataclasses, validated once at start-up.
+
+Every key of ../shared/CONTRACT.md is checked here; nothing is parsed at request time. Errors are
+`FILE:LINE: dotted.key: message` and all of a file's errors are reported together.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from gateway import hosts as hostnames
+from gateway.paths import PathRejected, route_segments
+from gateway.values import parse_duration, parse_size
+from gateway.yamlnodes import ConfigError, ConfigIssue, Errors, Node, check_keys, load_nodes
+
+__all__ = [
+    "UNAVAILABLE_MESSAGE",
+    "Config",
+    "ConfigError",
+    "ConfigIssue",
+    "CustomerPortalConfig",
+    "ProxyConfig",
+    "Route",
+    "SettingsConfig",
+    "Upstream",
+    "load_config",
+    "parse_config",
+]
+
+UNAVAILABLE_MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
+
+Portal = Literal["customer", "office", "public"]
+PORTALS: tuple[Portal, ...] = ("customer", "office", "public")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A named origin the gateway forwards to (scheme, host and port; no path)."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """One entry of `routes:`; first match wins."""
+
+    name: str
+    paths: tuple[str, ...]
+    upstream: str
+    portal: Portal
+    hosts: tuple[str, ...] = ()
+    methods: frozenset[str] | None = None
+    # Decoded segments of each path, computed once so matching never re-parses config.
+    segments: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class SettingsConfig:
+    """Where staff's "Enable Customer Portal" lives and how it is polled."""
+
+    source: str
+    field: str | None = None
+    changed_at_field: str | None = None
+    query: str | None = None
+    key: str | None = None
+    ttl: float = 2.0
+    timeout: float = 1.5
+    on_error: Literal["last-known", "enabled", "disabled"] = "last-known"
+    cold_start: Literal["disabled", "enabled"] = "disabled"
+    max_stale: float | None = None
+    state_file: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerPortalConfig:
+    """What customers see and which of their cookies are sessions."""
+
+    session_cookies: tuple[str, ...] = ("portal_session",)
+    cookie_paths: tuple[str, ...] = ("/",)
+    cookie_domains: tuple[str, ...] = ()
+    unavailable_page: str = "static/unavailable.html"
+    unavailable_html: str = field(default="", repr=False)
+    retry_after: int = 120
+    stamp_cookie: str = "portal_gateway_stamp"
+    session_key: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """Forwarding knobs, named after their nginx counterparts where one exists."""
+
+    client_max_size: int = 10 * 1024 * 1024  # client_max_body_size
+    connect_timeout: float = 5.0  # proxy_connect_timeout
+    read_timeout: float = 60.0  # proxy_read_timeout
+    header_timeout: float = 30.0  # client_header_timeout
+    keepalive_timeout: float = 60.0  # upstream keepalive_timeout
+    pool_size: int = 1000
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    escaped_slashes: Literal["reject", "keep"] = "reject"
+    via: str = "portal-gateway"
+    server_header: str | None = None
+    emit_forwarded: bool = False
+    websocket_max_message: int = 4 * 1024 * 1024
+    max_field_size: int = 16384  # upstream response header line limit
+
+
+@dataclass(frozen=True)
+class Config:
+    file: str
+    listen_host: str
+    listen_port: int
+    upstreams: dict[str, Upstream]
+    settings: SettingsConfig
+    routes: tuple[Route, ...]
+    customer_portal: CustomerPortalConfig
+    proxy: ProxyConfig = ProxyConfig()
+    admin_prefix: str = "/_gateway"
+    server_names: tuple[str, ...] = ()
+
+
+TOP_KEYS = (
+    "listen",
+    "upstreams",
+    "settings",
+    "routes",
+    "customer_portal",
+    "proxy",
+    "admin_prefix",
+    "server_names",
+)
+SETTINGS_KEYS = (
+    "source",
+    "field",
+    "changed_at_field",
+    "query",
+    "key",
+    "ttl",
+    "timeout",
+    "on_error",
+    "cold_start",
+    "max_stale",
+    "state_file",
+)
+ROUTE_KEYS = ("name", "paths", "hosts", "methods", "upstream", "portal")
+PORTAL_KEYS = (
+    "session_cookies",
+    "cookie_paths",
+    "cookie_domains",
+    "unavailable_page",
+    "retry_after",
+    "stamp_cookie",
+    "session_key",
+    "session_key_env",
+)
+PROXY_KEYS = (
+    "client_max_size",
+    "connect_timeout",
+    "read_timeout",
+    "header_timeout",
+    "keepalive_timeout",
+    "pool_size",
+    "trusted_proxies",
+    "escaped_slashes",
+    "via",
+    "server_header",
+    "emit_forwarded",
+    "websocket_max_message",
+    "max_field_size",
+)
+SOURCE_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "redis", "memory")
+_METHOD = re.compile(r"^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$")
+_TOKEN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~*?\[\]-]+$")
+
+
+class _Reader:
+    """Typed accessors over a mapping node that record located errors instead of raising."""
+
+    def __init__(self, node: Node, path: str, errors: Errors) -> None:
+        self.node, self.path, self.errors = node, path, errors
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def at(self, name: str) -> Node | None:
+        value = self.node.value.get(name)
+        assert value is None or isinstance(value, Node)
+        return value
+
+    def get(self, name: str, convert: Callable[[object], T], default: T, expected: str) -> T:
+        child = self.at(name)
+        if child is None or child.value is None:
+            return default
+        try:
+            return convert(child.value)
+        except (ValueError, TypeError):
+            self.errors.add(child, self.key(name), f"expected {expected}, got {child.value!r}")
+            return default
+
+    def require(self, name: str, convert: Callable[[object], T], expected: str) -> T | None:
+        child = self.at(name)
+        if child is None or child.value is None:
+            self.errors.add(self.node, self.key(name), f"required ({expected})")
+            return None
+        try:
+            return convert(child.value)
+        except (ValueError, TypeError):
+            self.errors.add(child, self.key(name), f"expected {expected}, got {child.value!r}")
+            return None
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[tuple[str, Node], ...] | None:
+        child = self.at(name)
+        if child is None or child.value is None:
+            return tuple((s, self.node) for s in default)
+        items = [child] if isinstance(child.value, str) else child.value
+        if not isinstance(items, list):
+            self.errors.add(
+                child, self.key(name), f"expected a list of strings, got {child.value!r}"
+            )
+            return None
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item.value, str) or not item.value:
+                self.errors.add(
+                    item, f"{self.key(name)}[{i}]", f"expected a string, got {item.value!r}"
+                )
+                continue
+            out.append((item.value, item))
+        return tuple(out)
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def _choice(*choices: str) -> Callable[[object], Any]:
+    def convert(value: object) -> str:
+        if value not in choices:
+            raise ValueError
+        return str(value)
+
+    return convert
+
+
+def _positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def _positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError
+    return seconds
+
+
+DURATION = 'seconds (2, "2s", "500ms")'
+SIZE = 'a size in bytes (1048576, "512k", "10m")'
+
+
+def _mapping(node: Node | None, key: str, errors: Errors) -> Node | None:
+    if node is None or node.value is None:
+        return None
+    if not isinstance(node.value, dict):
+        errors.add(node, key, f"expected a mapping, got {node.value!r}")
+        return None
+    return node
+
+
+def _parse_listen(root: _Reader) -> tuple[str, int]:
+    child = root.at("listen")
+    raw = "127.0.0.1:8080" if child is None else child.value
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = f"127.0.0.1:{raw}"
+    m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):(\d{1,5})$", str(raw))
+    if not m or not 0 <= int(m.group(3)) < 65536:
+        root.errors.add(child, "listen", f"expected host:port (127.0.0.1:8080), got {raw!r}")
+        return "127.0.0.1", 8080
+    return (m.group(1) or m.group(2) or "0.0.0.0"), int(m.group(3))
+
+
+def _parse_upstreams(root: _Reader) -> dict[str, Upstream]:
+    node = _mapping(root.at("upstreams"), "upstreams", root.errors)
+    if node is None:
+        root.errors.add(
+            root.at("upstreams") or root.node, "upstreams", "required: name -> base URL"
+        )
+        return {}
+    out: dict[str, Upstream] = {}
+    for name, child in node.items():
+        key = f"upstreams.{name}"
+        if not isinstance(child.value, str):
+            root.errors.add(child, key, f"expected a URL (http://host:port), got {child.value!r}")
+            continue
+        try:
+            parts = urlsplit(child.value)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            root.errors.add(child, key, f"invalid URL: {exc}")
+            continue
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            root.errors.add(child, key, f"expected an http:// or https:// URL, got {child.value!r}")
+        elif parts.path not in ("", "/") or parts.query or parts.fragment:
+            root.errors.add(
+                child, key, "must be an origin (scheme://host:port); paths are forwarded unchanged"
+            )
+        else:
+            out[name] = Upstream(name, f"{parts.scheme}://{parts.netloc}")
+    return out
+
+
+def _parse_settings(root: _Reader) -> SettingsConfig:
+    node = _mapping(root.at("settings"), "settings", root.errors)
+    if node is None:
+        root.errors.add(root.at("settings") or root.node, "settings.source", "required")
+        return SettingsConfig(source="memory://")
+    check_keys(node, SETTINGS_KEYS, "settings", root.errors)
+    r = _Reader(node, "settings", root.errors)
+    source = r.require("source", _str, "a URL") or "memory://"
+    scheme = source.split(":", 1)[0].lower() if ":" in source else ""
+    if scheme not in SOURCE_SCHEMES:
+        r.errors.add(
+            r.at("source"),
+            "settings.source",
+            f"unsupported scheme {scheme!r}; expected one of {', '.join(SOURCE_SCHEMES[:-1])}",
+        )
+    base = scheme.split("+", 1)[0]
+    fld = r.get("field", _str, None, "a dotted field name")
+    query = r.get("query", _str, None, "an SQL query")
+    key = r.get("key", _str, None, "a Redis key")
+    if base in ("http", "https", "file") and fld is None:
+        r.errors.add(node, "settings.field", f"required for {base}:// sources (e.g. enabled)")
+    if base in ("sqlite", "postgresql", "mysql") and query is None:
+        r.errors.add(node, "settings.query", f"required for {base}:// sources")
+    if base == "redis" and key is None:
+        r.errors.add(node, "settings.key", "required for redis:// sources")
+    for name, wanted in (("query", ("sqlite", "postgresql", "mysql")), ("key", ("redis",))):
+        if r.at(name) is not None and base not in wanted:
+            r.errors.add(r.at(name), f"settings.{name}", f"only used by {'/'.join(wanted)} sources")
+    ttl = r.get("ttl", _positive_duration, 2.0, DURATION)
+    timeout = r.get("timeout", _positive_duration, min(1.5, ttl), DURATION)
+    max_stale = r.get("max_stale", _positive_duration, None, DURATION)
+    return SettingsConfig(
+        source=source,
+        field=fld,
+        changed_at_field=r.get("changed_at_field", _str, None, "a dotted field name"),
+        query=query,
+        key=key,
+        ttl=ttl,
+        timeout=timeout,
+        on_error=r.get(
+            "on_error",
+            _choice("last-known", "enabled", "disabled"),
+            "last-known",
+            "last-known | enabled | disabled",
+        ),
+        cold_start=r.get(
+            "cold_start", _choice("disabled", "enabled"), "disabled", "disabled | enabled"
+        ),
+        max_stale=max_stale,
+        state_file=r.get("state_file", _str, None, "a file path"),
+    )
+
+
+def _parse_route(
+    item: Node, index: int, upstreams: dict[str, Upstream], errors: Errors
+) -> Route | None:
+    path = f"routes[{index}]"
+    if not isinstance(item.value, dict):
+        errors.add(item, path, f"expected a mapping, got {item.value!r}")
+        return None
+    check_keys(item, ROUTE_KEYS, path, errors)
+    r = _Reader(item, path, errors)
+    name = r.get("name", _str, f"route{index}", "a name")
+    path = f"routes[{index}]"
+    upstream = r.require("upstream", _str, "an upstream name")
+    if upstream is not None and upstreams and upstream not in upstreams:
+        import difflib
+
+        close = difflib.get_close_matches(upstream, list(upstreams), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        errors.add(r.at("upstream"), f"{path}.upstream", f"unknown upstream {upstream!r}{hint}")
+    portal = r.require("portal", _choice(*PORTALS), "customer | office | public")
+    paths = r.strings("paths", ("/",)) or ()
+    segments = []
+    for i, (p, node) in enumerate(paths):
+        try:
+            segments.append(route_segments(p))
+        except PathRejected as exc:
+            errors.add(node, f"{path}.paths[{i}]", f"{exc.reason}, got {p!r}")
+    hosts = r.strings("hosts", ()) or ()
+    for i, (h, node) in enumerate(hosts):
+        if not hostnames.valid_pattern(h):
+            errors.add(node, f"{path}.hosts[{i}]", f"expected a host name or *.domain, got {h!r}")
+    methods_raw = r.strings("methods", ()) or ()
+    methods = []
+    for i, (m, node) in enumerate(methods_raw):
+        if not _METHOD.match(m):
+            errors.add(node, f"{path}.methods[{i}]", f"expected an upper-case method, got {m!r}")
+        methods.append(m)
+    if upstream is None or portal is None:
+        return None
+    return Route(
+        name=name,
+        paths=tuple(p for p, _ in paths),
+        upstream=upstream,
+        portal=portal,
+        hosts=tuple(hostnames.canonical_pattern(h) for h, _ in hosts),
+        methods=frozenset(methods) if methods else None,
+        segments=tuple(segments),
+    )
+
+
+def _parse_routes(
+    root: _Reader, upstreams: dict[str, Upstream], admin_prefix: str
+) -> tuple[Route, ...]:
+    node = root.at("routes")
+    if node is None or not isinstance(node.value, list) or not node.value:
+        root.errors.add(node or root.node, "routes", "required: a non-empty list of routes")
+        return ()
+    routes = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(node.value):
+        route = _parse_route(item, i, upstreams, root.errors)
+        if route is None:
+            continue
+        if route.name in seen:
+            root.errors.add(item, f"routes[{i}].name", f"duplicate route name {route.name!r}")
+        seen[route.name] = i
+        for p in route.paths:
+            if p == admin_prefix or p.startswith(admin_prefix + "/"):
+                root.errors.add(
+                    item,
+                    f"routes[{i}].paths",
+                    f"{p!r} is reserved for the gateway ({admin_prefix})",
+                )
+        routes.append(route)
+    return tuple(routes)
+
+
+def _cookie_name(value: object) -> str:
+    if not isinstance(value, str) or not _TOKEN_NAME.match(value):
+        raise ValueError
+    return value
+
+
+def _load_page(page: str, config_file: str) -> tuple[Path | None, str]:
+    candidates = [Path(page)]
+    if not Path(page).is_absolute():
+        candidates.append(Path(config_file).resolve().parent.parent / page)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate, candidate.read_text(encoding="utf-8")
+    return None, ""
+
+
+def _parse_customer_portal(root: _Reader) -> CustomerPortalConfig:
+    node = _mapping(root.at("customer_portal"), "customer_portal", root.errors) or Node({}, 1)
+    check_keys(node, PORTAL_KEYS, "customer_portal", root.errors)
+    r = _Reader(node, "customer_portal", root.errors)
+    defaults = CustomerPortalConfig()
+    cookies = r.strings("session_cookies", defaults.session_cookies) or ()
+    for i, (c, n) in enumerate(cookies):
+        try:
+            _cookie_name(c)
+        except ValueError:
+            r.errors.add(
+                n,
+                f"customer_portal.session_cookies[{i}]",
+                f"expected a cookie name or pattern, got {c!r}",
+            )
+    paths = r.strings("cookie_paths", defaults.cookie_paths) or ()
+    for i, (p, n) in enumerate(paths):
+        if not p.startswith("/") or any(ch in p for ch in ";, \t"):
+            r.errors.add(
+                n, f"customer_portal.cookie_paths[{i}]", f"expected a cookie path (/), got {p!r}"
+            )
+    domains = r.strings("cookie_domains", ()) or ()
+    for i, (d, n) in enumerate(domains):
+        if not hostnames.valid_name(d.lstrip(".")):
+            r.errors.add(n, f"customer_portal.cookie_domains[{i}]", f"expected a domain, got {d!r}")
+    page = r.get("unavailable_page", _str, defaults.unavailable_page, "a file path")
+    found, html = _load_page(page, root.errors.file)
+    page_node = r.at("unavailable_page") or node
+    if found is None:
+        r.errors.add(page_node, "customer_portal.unavailable_page", f"file not found: {page}")
+    elif UNAVAILABLE_MESSAGE not in html:
+        r.errors.add(
+            page_node,
+            "customer_portal.unavailable_page",
+            f"{page} does not contain the required sentence {UNAVAILABLE_MESSAGE!r}",
+        )
+    key_text = r.get("session_key", _str, None, "a secret string")
+    env_name = r.get(
+        "session_key_env", _str, "PORTAL_GATEWAY_SESSION_KEY", "an environment variable name"
+    )
+    if key_text is None:
+        key_text = os.environ.get(env_name)
+    key: bytes | None = None
+    if key_text is not None:
+        key = key_text.encode()
+        if len(key) < 32:
+            r.errors.add(
+                r.at("session_key") or r.at("session_key_env") or node,
+                "customer_portal.session_key",
+                "must be at least 32 characters (the value is not shown)",
+            )
+    return CustomerPortalConfig(
+        session_cookies=tuple(c for c, _ in cookies),
+        cookie_paths=tuple(p for p, _ in paths),
+        cookie_domains=tuple(d for d, _ in domains),
+        unavailable_page=str(found or page),
+        unavailable_html=html,
+        retry_after=r.get("retry_after", _positive_int, defaults.retry_after, "whole seconds"),
+        stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
+        session_key=key,
+    )
+
+
+def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(_str(value), strict=False)
+
+
+def _parse_proxy(root: _Reader) -> ProxyConfig:
+    node = _mapping(root.at("proxy"), "proxy", root.errors) or Node({}, 1)
+    check_keys(node, PROXY_KEYS, "proxy", root.errors)
+    r = _Reader(node, "proxy", root.errors)
+    d = ProxyConfig()
+    trusted = []
+    for i, (cidr, n) in enumerate(r.strings("trusted_proxies", ()) or ()):
+        try:
+            trusted.append(_cidr(cidr))
+        except ValueError:
+            r.errors.add(n, f"proxy.trusted_proxies[{i}]", f"expected an IP or CIDR, got {cidr!r}")
+    via = r.get("via", _str, d.via, "a pseudonym token")
+    if not re.match(r"^[A-Za-z0-9._-]+$", via):
+        r.errors.add(
+            r.at("via"), "proxy.via", f"expected a token (letters, digits, . _ -), got {via!r}"
+        )
+    return ProxyConfig(
+        client_max_size=r.get("client_max_size", parse_size, d.client_max_size, SIZE),
+        connect_timeout=r.get("connect_timeout", _positive_duration, d.connect_timeout, DURATION),
+        read_timeout=r.get("read_timeout", _positive_duration, d.read_timeout, DURATION),
+        header_timeout=r.get("header_timeout", _positive_duration, d.header_timeout, DURATION),
+        keepalive_timeout=r.get(
+            "keepalive_timeout", _positive_duration, d.keepalive_timeout, DURATION
+        ),
+        pool_size=r.get("pool_size", _positive_int, d.pool_size, "a whole number"),
+        trusted_proxies=tuple(trusted),
+        escaped_slashes=r.get(
+            "escaped_slashes", _choice("reject", "keep"), d.escaped_slashes, "reject | keep"
+        ),
+        via=via,
+        server_header=r.get("server_header", _str, None, "a string"),
+        emit_forwarded=r.get("emit_forwarded", _bool, d.emit_forwarded, "true or false"),
+        websocket_max_message=r.get(
+            "websocket_max_message", parse_size, d.websocket_max_message, SIZE
+        ),
+        max_field_size=r.get("max_field_size", parse_size, d.max_field_size, SIZE),
+    )
+
+
+def parse_config(text: str, file: str) -> Config:
+    """Validate a whole config document; raises ConfigError listing every problem."""
+    errors = Errors(file)
+    root_node = load_nodes(text, file, errors)
+    if root_node is None:
+        errors.raise_if_any()
+        raise AssertionError("unreachable")
+    if not isinstance(root_node.value, dict):
+        errors.add(root_node, "(root)", "expected a mapping of top-level keys")
+        errors.raise_if_any()
+    check_keys(root_node, TOP_KEYS, "", errors)
+    root = _Reader(root_node, "", errors)
+    host, port = _parse_listen(root)
+    admin_prefix = root.get("admin_prefix", _str, "/_gateway", "a path such as /_gateway")
+    if not re.match(r"^/[A-Za-z0-9._~-]+$", admin_prefix):
+        errors.add(
+            root.at("admin_prefix"),
+            "admin_prefix",
+            f"expected one path segment like /_gateway, got {admin_prefix!r}",
+        )
+    upstreams = _parse_upstreams(root)
+    settings = _parse_settings(root)
+    routes = _parse_routes(root, upstreams, admin_prefix)
+    portal = _parse_customer_portal(root)
+    proxy = _parse_proxy(root)
+    server_names = []
+    for i, (h, n) in enumerate(root.strings("server_names", ()) or ()):
+        if not hostnames.valid_pattern(h):
+            errors.add(n, f"server_names[{i}]", f"expected a host name or *.domain, got {h!r}")
+        server_names.append(hostnames.canonical_pattern(h))
+    errors.raise_if_any()
+    return Config(
+        file=file,
+        listen_host=host,
+        listen_port=port,
+        upstreams=upstreams,
+        settings=settings,
+        routes=routes,
+        customer_portal=portal,
+        proxy=proxy,
+        admin_prefix=admin_prefix,
+        server_names=tuple(server_names),
+    )
+
+
+def load_config(file: str | os.PathLike[str]) -> Config:
+    name = os.fspath(file)
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(name, 1, "(file)", exc.strerror or str(exc))]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [ConfigIssue(name, 1, "(file)", f"not UTF-8 text: {exc.reason}")]
+        ) from exc
+    return parse_config(text, name)

@@ -1,0 +1,22 @@
+"""Typed application keys shared by the app's parts (aiohttp `web.AppKey`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp import web
+
+from gateway.config import Config
+from gateway.live import LiveConnections
+from gateway.observability import Metrics
+from gateway.settings.poller import Poller
+
+CONFIG = web.AppKey("config", Config)
+SESSION = web.AppKey("session", aiohttp.ClientSession)
+METRICS = web.AppKey("metrics", Metrics)
+# Readiness: set by whoever owns the settings poller; ready when absent (no store to wait for).
+READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready_check")
+GAUGES: web.AppKey[Callable[[], dict[str, float]]] = web.AppKey("gauges")
+LIVE = web.AppKey("live_customer_connections", LiveConnections)
+POLLER = web.AppKey("poller", Poller)

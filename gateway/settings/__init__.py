@@ -1,0 +1,87 @@
+"""Where staff's "Enable Customer Portal" is read: one small module per store, by URL scheme."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.config import SettingsConfig
+
+STATUS_ENABLED = "You are currently using the Customer Portal."
+STATUS_DISABLED = "You are currently NOT using the Customer Portal."
+
+_TRUE = frozenset({"true", "1", "on", "yes"})
+_FALSE = frozenset({"false", "0", "off", "no"})
+
+
+class SettingsUnavailable(Exception):
+    """The store could not give a valid value; the message is `<masked source>: <why>`."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One good read: the setting, and when the store says it last changed (epoch seconds)."""
+
+    enabled: bool
+    changed_at: float | None = None
+
+
+class SettingsSource(Protocol):
+    """A settings store. `read` raises SettingsUnavailable and nothing else."""
+
+    description: str  # the source URL with any password masked
+
+    async def read(self) -> Reading: ...
+
+    async def aclose(self) -> None: ...
+
+
+def parse_flag(value: object, where: str = "value") -> bool:
+    """The contract's values: true/1/"true"/"on"/"yes" and false/0/"false"/"off"/"no".
+
+    SECURITY: anything else (null, "", 2, "disabled", an HTML page) is a read error, never a
+    state: a value that merely looks false to Python must not be taken for a decision.
+    """
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SettingsUnavailable(f"{where}: not UTF-8 text") from None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    raise SettingsUnavailable(f"{where}: expected true/false, 1/0, on/off or yes/no, got {shown}")
+
+
+Factory = Callable[[SettingsConfig], SettingsSource]
+
+# scheme -> module defining `create(cfg)`: a new store is one new module and one line here.
+REGISTRY: dict[str, str] = {
+    "http": "gateway.settings.http",
+    "https": "gateway.settings.http",
+    "file": "gateway.settings.file",
+    "sqlite": "gateway.settings.sql",
+    "postgresql": "gateway.settings.sql",
+    "mysql": "gateway.settings.sql",
+    "redis": "gateway.settings.redis",
+    "memory": "gateway.settings.memory",
+}
+
+
+def make_source(cfg: SettingsConfig) -> SettingsSource:
+    scheme = cfg.source.split(":", 1)[0].lower()
+    module = importlib.import_module(REGISTRY[scheme])
+    factory: Factory = module.create
+    return factory(cfg)

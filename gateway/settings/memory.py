@@ -1,0 +1,45 @@
+"""An in-process store for tests: set a value, make it fail, or make it hang."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.config import SettingsConfig
+from gateway.settings import Reading, SettingsUnavailable, parse_flag
+
+
+class MemorySource:
+    description = "memory://"
+
+    def __init__(self, value: object = True, changed_at: float | None = None) -> None:
+        self.value = value
+        self.changed_at = changed_at
+        self.error: str | None = None
+        self.reads = 0
+        self._resume = asyncio.Event()
+        self._resume.set()
+
+    def set(self, value: object, changed_at: float | None = None) -> None:
+        self.value, self.changed_at, self.error = value, changed_at, None
+        self._resume.set()
+
+    def fail(self, message: str) -> None:
+        self.error = message
+        self._resume.set()
+
+    def hang(self) -> None:
+        self._resume.clear()
+
+    async def read(self) -> Reading:
+        self.reads += 1
+        await self._resume.wait()
+        if self.error is not None:
+            raise SettingsUnavailable(f"memory://: {self.error}")
+        return Reading(parse_flag(self.value, "memory://"), self.changed_at)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def create(cfg: SettingsConfig) -> MemorySource:
+    return MemorySource()

@@ -1,0 +1,241 @@
+"""The background poller: one read per TTL into a cachetools TTLCache; requests never wait.
+
+The gate reads `PortalState.enabled`, a plain attribute computed after every read attempt.
+Policy, in order:
+  1. the last read failed and `on_error` forces a value -> that value;
+  2. a good reading younger than `max_stale` is cached -> its value;
+  3. there never was one -> `cold_start` (default disabled: fail closed for customers);
+  4. the last good reading is older than `max_stale` -> disabled.
+SECURITY: no branch turns the portal on because of an error, except `on_error: enabled`,
+which ops choose explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from cachetools import TTLCache
+
+from gateway.config import SettingsConfig
+from gateway.settings import Reading, SettingsSource, SettingsUnavailable
+from gateway.settings.statefile import SavedState, load_state, save_state
+
+log = logging.getLogger("gateway.settings")
+
+FOREVER = 10 * 365 * 24 * 3600.0
+_KEY = "reading"
+
+
+class PortalState:
+    """What the gate reads on every request; never awaits, never touches the store."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.enabled = False
+        self.ready = False
+        self.last_disabled_at: float | None = None
+        self.last_error: str | None = None
+        self.last_success_at: float | None = None
+        self._subscribers: list[Callable[[bool], None]] = []
+
+    def subscribe(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """`callback(enabled)` runs whenever the effective state flips."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _set(self, enabled: bool) -> None:
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        log.warning(
+            "customer portal %s (source %s)", "enabled" if enabled else "DISABLED", self.source
+        )
+        for callback in list(self._subscribers):
+            try:
+                callback(enabled)
+            except Exception:
+                log.exception("state subscriber failed")
+
+
+class Poller:
+    """Owns the background task that reads the store every `ttl` seconds."""
+
+    def __init__(
+        self,
+        source: SettingsSource,
+        cfg: SettingsConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        jitter: Callable[[float], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.source = source
+        self.cfg = cfg
+        self.clock = clock
+        self.wall = wall
+        self.sleep = sleep
+        self.jitter = jitter or (lambda ttl: random.uniform(0, min(ttl, 1.0)))
+        self.state = PortalState(source.description)
+        self._offset = 0.0
+        # The last good reading, kept for at most `max_stale` seconds (wall clock, so a value
+        # restored from the state file keeps its real age).
+        self._cache: TTLCache[str, Reading] = TTLCache(
+            maxsize=1, ttl=cfg.max_stale or FOREVER, timer=lambda: self.wall() + self._offset
+        )
+        self._previous: Reading | None = None
+        self._failing = False
+        self._inflight: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.reads = 0
+
+    # -- start-up ------------------------------------------------------------------------
+    def _restore(self) -> None:
+        if not self.cfg.state_file:
+            return
+        saved = load_state(self.cfg.state_file)
+        if saved is None:
+            return
+        self.state.last_disabled_at = saved.last_disabled_at
+        self.state.last_success_at = saved.last_success_at
+        age = self.wall() - saved.last_success_at
+        if self.cfg.max_stale is not None and age > self.cfg.max_stale:
+            log.warning("state file %s is older than max_stale; not used", self.cfg.state_file)
+            return
+        reading = Reading(saved.enabled, None)
+        self._offset = -max(age, 0.0)  # the entry expires max_stale after the original read
+        try:
+            self._cache[_KEY] = reading
+        finally:
+            self._offset = 0.0
+        self._previous = reading
+
+    async def start(self) -> None:
+        """Apply the state file or cold-start policy now, then poll in the background."""
+        self._restore()
+        self._recompute()
+        self.state.ready = True
+        self._task = asyncio.create_task(self._run(), name="settings-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.source.aclose()
+
+    async def _run(self) -> None:
+        # Jitter the first read so many processes restarting together do not stampede.
+        await self.sleep(self.jitter(self.cfg.ttl))
+        while True:
+            started = self.clock()
+            await self.refresh()
+            await self.sleep(max(0.0, self.cfg.ttl - (self.clock() - started)))
+
+    # -- one read ------------------------------------------------------------------------
+    async def refresh(self) -> None:
+        """One read now; concurrent callers share the read in flight. Never raises."""
+        if self._inflight is None:
+            self._inflight = asyncio.ensure_future(self._read_once())
+            self._inflight.add_done_callback(lambda _: setattr(self, "_inflight", None))
+        await asyncio.shield(self._inflight)
+
+    async def _read_once(self) -> None:
+        self.reads += 1
+        try:
+            async with asyncio.timeout(self.cfg.timeout):
+                reading = await self.source.read()
+        except TimeoutError:
+            self._failed(f"{self.source.description}: no answer within {self.cfg.timeout:g}s")
+        except SettingsUnavailable as exc:
+            self._failed(str(exc))
+        except Exception as exc:  # a source bug must not kill the poller
+            self._failed(f"{self.source.description}: {type(exc).__name__}")
+        else:
+            self._succeeded(reading)
+        self._recompute()
+
+    def _failed(self, why: str) -> None:
+        if why != self.state.last_error:
+            log.error("settings read failed: %s (policy: %s)", why, self.cfg.on_error)
+        self.state.last_error = why
+        self._failing = True
+
+    def _succeeded(self, reading: Reading) -> None:
+        now = self.wall()
+        previous = self._previous
+        if self._failing:
+            log.warning("settings store readable again (%s)", self.source.description)
+        self._failing = False
+        self.state.last_error = None
+        disabled_at = self._disable_moment(previous, reading, now)
+        if disabled_at is not None:
+            # SECURITY: every disable moves this forward; sessions stamped before it are stale.
+            self.state.last_disabled_at = max(self.state.last_disabled_at or 0.0, disabled_at)
+        self._cache[_KEY] = reading
+        self._previous = reading
+        old_success = self.state.last_success_at
+        self.state.last_success_at = now
+        if (
+            disabled_at is not None
+            or previous is None
+            or previous.enabled != reading.enabled
+            or old_success is None
+            or now - old_success > 60
+        ):
+            self._save()
+
+    def _disable_moment(
+        self, previous: Reading | None, reading: Reading, now: float
+    ) -> float | None:
+        if not reading.enabled:
+            if (
+                previous is None
+                and self.state.last_disabled_at is not None
+                and reading.changed_at is None
+            ):
+                return None  # restored after a restart: the disable was already recorded
+            if previous is None or previous.enabled or reading.changed_at != previous.changed_at:
+                return reading.changed_at if reading.changed_at is not None else now
+            return None
+        if (
+            previous is not None
+            and reading.changed_at is not None
+            and previous.changed_at is not None
+            and reading.changed_at > previous.changed_at
+            and previous.enabled
+        ):
+            # Disabled and re-enabled between two polls: a disable happened; honour it.
+            return reading.changed_at
+        return None
+
+    def _recompute(self) -> None:
+        reading = self._cache.get(_KEY)
+        if self._failing and self.cfg.on_error != "last-known":
+            enabled = self.cfg.on_error == "enabled"
+        elif reading is not None:
+            enabled = reading.enabled
+        elif self._previous is None:
+            enabled = self.cfg.cold_start == "enabled"
+        else:
+            enabled = False  # the last good reading is older than max_stale
+        self.state._set(enabled)
+
+    def _save(self) -> None:
+        if not self.cfg.state_file or self.state.last_success_at is None or self._previous is None:
+            return
+        try:
+            save_state(
+                self.cfg.state_file,
+                SavedState(
+                    self._previous.enabled, self.state.last_disabled_at, self.state.last_success_at
+                ),
+            )
+        except OSError as exc:
+            log.error("cannot write state file %s: %s", self.cfg.state_file, exc)

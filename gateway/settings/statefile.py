@@ -1,0 +1,62 @@
+"""The small state file that carries the last-known value and the last disable across restarts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("gateway.settings")
+
+
+@dataclass(frozen=True)
+class SavedState:
+    enabled: bool
+    last_disabled_at: float | None
+    last_success_at: float
+
+
+def load_state(path: str) -> SavedState | None:
+    """The saved state, or None when the file is missing or unreadable (logged, never fatal)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        disabled_at = data.get("last_disabled_at")
+        state = SavedState(
+            enabled=data["enabled"],
+            last_disabled_at=None if disabled_at is None else float(disabled_at),
+            last_success_at=float(data["last_success_at"]),
+        )
+        if not isinstance(state.enabled, bool):
+            raise TypeError("enabled is not a boolean")
+        return state
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("ignoring unreadable state file %s: %s", path, exc)
+        return None
+
+
+def save_state(path: str, state: SavedState) -> None:
+    """Write atomically: a temporary file in the same directory, fsynced, then renamed over."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(
+        {
+            "enabled": state.enabled,
+            "last_disabled_at": state.last_disabled_at,
+            "last_success_at": state.last_success_at,
+        }
+    )
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

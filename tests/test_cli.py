@@ -1,0 +1,193 @@
+"""The command line as ops use it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from tests.conftest import ROOT, ServerFactory, config_text
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def test_check_prints_the_route_table() -> None:
+    result = gateway_cli("check", "--config", "config/gateway.yaml")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "config/gateway.yaml: OK"
+    table = lines[lines.index(next(ln for ln in lines if ln.startswith("#"))) :]
+    assert table[0].split() == ["#", "route", "portal", "paths", "hosts", "methods", "upstream"]
+    assert table[1].split()[:3] == ["1", "public", "public"]
+    assert table[3].split()[:4] == ["3", "customer", "customer", "/"]
+
+
+def test_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    text = (
+        config_text("http://127.0.0.1:8081")
+        .replace("  ttl: 2\n", "  timout: 2\n")
+        .replace("retry_after: 120", "retry_after: x")
+    )
+    bad.write_text(text)
+    result = gateway_cli("check", "--config", str(bad))
+    assert result.returncode == 2
+    errors = result.stderr.splitlines()
+    assert len(errors) == 2
+    assert (
+        errors[0].startswith(f"{bad}:")
+        and ": settings.timout: unknown key (did you mean 'timeout'?)" in errors[0]
+    )
+    assert ": customer_portal.retry_after: expected whole seconds, got 'x'" in errors[1]
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_in_urls_are_masked(tmp_path: Path) -> None:
+    cfg = tmp_path / "pg.yaml"
+    settings = "source: postgresql://app:hunter2secret@127.0.0.1:1/x\nquery: SELECT 1\n"
+    cfg.write_text(config_text("http://127.0.0.1:8081", settings=settings))
+    result = gateway_cli("check", "--config", str(cfg))
+    assert result.returncode == 0, result.stderr
+    assert "postgresql://app:***@127.0.0.1:1/x" in result.stdout
+    status = gateway_cli("status", "--config", str(cfg))
+    assert status.returncode == 1
+    assert "hunter2secret" not in status.stdout + status.stderr
+    assert "postgresql://app:***@127.0.0.1:1/x" in status.stdout
+
+
+async def test_status_speaks_the_office_portals_words(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    state = {"enabled": True}
+
+    async def setting(request: web.Request) -> web.Response:
+        return web.json_response(state)
+
+    app = web.Application()
+    app.router.add_get("/s", setting)
+    server = await aiohttp_server(app)
+    cfg = tmp_path / "s.yaml"
+    url = f"http://127.0.0.1:{server.port}/s"
+    cfg.write_text(
+        config_text("http://127.0.0.1:8081", settings=f"source: {url}\nfield: enabled\n")
+    )
+
+    async def status() -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "gateway",
+            "status",
+            "--config",
+            str(cfg),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=ENV,
+            cwd=ROOT,
+        )
+        out, _ = await proc.communicate()
+        assert proc.returncode is not None
+        return proc.returncode, out.decode()
+
+    code, out = await status()
+    assert code == 0
+    assert out.splitlines()[0] == "You are currently using the Customer Portal."
+    state["enabled"] = False
+    code, out = await status()
+    assert out.splitlines()[0] == "You are currently NOT using the Customer Portal."
+    assert f"source: {url}" in out
+
+
+async def test_run_serves_and_stops_cleanly_on_sigterm(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="office page")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", hello)
+    upstream = await aiohttp_server(app)
+    port = free_port()
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(
+        config_text(f"http://127.0.0.1:{upstream.port}").replace(
+            "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
+        )
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "run",
+        "--config",
+        str(cfg),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        cwd=ROOT,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/office/x") as resp:
+                        assert resp.status == 200
+                        assert await resp.text() == "office page"
+                        break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("gateway did not start")
+            async with session.get(f"http://127.0.0.1:{port}/_gateway/healthz") as resp:
+                assert resp.status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cfg = tmp_path / "busy.yaml"
+        cfg.write_text(
+            config_text("http://127.0.0.1:8081").replace(
+                "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
+            )
+        )
+        result = gateway_cli("run", "--config", str(cfg))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"portal-gateway: 127.0.0.1:{port} is already in use"
+    )
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,228 @@
+"""Every config error class, with its exact message and line."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+import pytest
+
+from gateway.config import ConfigError, load_config, parse_config
+from tests.conftest import PAGE, config_text
+
+GOOD = config_text("http://127.0.0.1:8081")
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(textwrap.dedent(text), "cfg.yaml")
+    return [str(i) for i in info.value.issues]
+
+
+def test_the_shipped_example_config_is_valid() -> None:
+    config = load_config("config/gateway.yaml")
+    assert [r.name for r in config.routes] == ["public", "office", "customer"]
+    assert config.settings.ttl == 2.0
+    assert config.settings.timeout == 1.0
+
+
+def test_good_config_parses_every_section() -> None:
+    config = parse_config(GOOD, "cfg.yaml")
+    assert config.upstreams["portal"].url == "http://127.0.0.1:8081"
+    assert config.routes[0].segments == (("public",),)
+    assert config.routes[2].segments == ((),)
+    assert config.customer_portal.retry_after == 120
+    assert (
+        "Our Customer Portal is currently unavailable." in config.customer_portal.unavailable_html
+    )
+
+
+def test_unknown_key_has_a_did_you_mean_on_its_line() -> None:
+    text = GOOD.replace("  ttl: 2\n", "  timout: 2\n")
+    line = text.splitlines().index("  timout: 2") + 1
+    assert errors_of(text) == [
+        f"cfg.yaml:{line}: settings.timout: unknown key (did you mean 'timeout'?)"
+    ]
+
+
+def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
+    text = GOOD.replace("  ttl: 2\n", "  ttl: soon\n").replace(
+        "retry_after: 120", "retry_after: -1"
+    )
+    text = text.replace("    portal: office\n", "    portal: staff\n")
+    found = errors_of(text)
+    assert len(found) == 3
+    assert any(
+        re.match(
+            r"^cfg\.yaml:\d+: settings\.ttl: expected seconds \(2, \"2s\", \"500ms\"\), got 'soon'$",
+            e,
+        )
+        for e in found
+    )
+    assert any(
+        re.match(
+            r"^cfg\.yaml:\d+: customer_portal\.retry_after: expected whole seconds, got -1$", e
+        )
+        for e in found
+    )
+    assert any(
+        re.match(
+            r"^cfg\.yaml:\d+: routes\[1\]\.portal: expected customer \| office \| public, got 'staff'$",
+            e,
+        )
+        for e in found
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "listen: 127.0.0.1:0",
+            "listen: nowhere",
+            r"listen: expected host:port \(127\.0\.0\.1:8080\), got 'nowhere'$",
+        ),
+        (
+            "portal: http://127.0.0.1:8081",
+            "portal: ftp://x",
+            r"upstreams\.portal: expected an http:// or https:// URL, got 'ftp://x'$",
+        ),
+        (
+            "portal: http://127.0.0.1:8081",
+            "portal: http://h:1/base",
+            r"upstreams\.portal: must be an origin \(scheme://host:port\); paths are forwarded unchanged$",
+        ),
+        (
+            "source: memory://",
+            "source: gopher://x",
+            r"settings\.source: unsupported scheme 'gopher'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
+        ),
+        (
+            "source: memory://",
+            "source: http://x/s",
+            r"settings: settings\.field: required for http:// sources \(e\.g\. enabled\)$".replace(
+                "settings: ", ""
+            ),
+        ),
+        (
+            "source: memory://",
+            "source: postgresql://db/x",
+            r"settings\.query: required for postgresql:// sources$",
+        ),
+        (
+            "  ttl: 2\n",
+            "  ttl: 2\n  on_error: maybe\n",
+            r"settings\.on_error: expected last-known \| enabled \| disabled, got 'maybe'$",
+        ),
+        (
+            "  ttl: 2\n",
+            "  ttl: 0\n",
+            r"settings\.ttl: expected seconds \(2, \"2s\", \"500ms\"\), got 0$",
+        ),
+        (
+            "upstream: portal\n    portal: office",
+            "upstream: portl\n    portal: office",
+            r"routes\[1\]\.upstream: unknown upstream 'portl' \(did you mean 'portal'\?\)$",
+        ),
+        (
+            "paths: [/public]",
+            "paths: [public]",
+            r"routes\[0\]\.paths\[0\]: request target must start with '/', got 'public'$",
+        ),
+        (
+            "paths: [/public]",
+            "paths: [/a/../b]",
+            r"routes\[0\]\.paths\[0\]: dot segment in path, got '/a/\.\./b'$",
+        ),
+        (
+            "paths: [/public]",
+            "paths: [/_gateway/x]",
+            r"routes\[0\]\.paths: '/_gateway/x' is reserved for the gateway \(/_gateway\)$",
+        ),
+        (
+            "paths: [/public]",
+            "paths: [/public]\n    hosts: ['bad host']",
+            r"routes\[0\]\.hosts\[0\]: expected a host name or \*\.domain, got 'bad host'$",
+        ),
+        (
+            "paths: [/public]",
+            "paths: [/public]\n    methods: [get]",
+            r"routes\[0\]\.methods\[0\]: expected an upper-case method, got 'get'$",
+        ),
+        (
+            "retry_after: 120",
+            "retry_after: soon",
+            r"customer_portal\.retry_after: expected whole seconds, got 'soon'$",
+        ),
+        (
+            f"unavailable_page: {PAGE}",
+            "unavailable_page: /nonexistent/page.html",
+            r"customer_portal\.unavailable_page: file not found: /nonexistent/page\.html$",
+        ),
+        (
+            f"session_key: {'k' * 40}",
+            "session_key: short",
+            r"customer_portal\.session_key: must be at least 32 characters \(the value is not shown\)$",
+        ),
+    ],
+)
+def test_error_classes(old: str, new: str, expected: str) -> None:
+    assert old in GOOD
+    found = errors_of(GOOD.replace(old, new, 1))
+    assert len(found) == 1, found
+    assert re.match(r"^cfg\.yaml:\d+: " + expected, found[0]), found[0]
+    assert "short" not in found[0]  # a secret is never echoed
+
+
+def test_error_lines_point_at_the_offending_value() -> None:
+    text = GOOD.replace("retry_after: 120", "retry_after: soon")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "retry_after" in ln)
+    assert errors_of(text)[0].startswith(f"cfg.yaml:{line}: customer_portal.retry_after:")
+
+
+def test_duplicate_keys_are_errors_not_last_wins() -> None:
+    text = GOOD.replace("  ttl: 2\n", "  ttl: 2\n  ttl: 3\n")
+    line = text.splitlines().index("  ttl: 3") + 1
+    assert errors_of(text) == [
+        f"cfg.yaml:{line}: settings.ttl: duplicate key (first on line {line - 1})"
+    ]
+
+
+def test_page_without_the_sentence_is_a_config_error(tmp_path: object) -> None:
+    import pathlib
+
+    assert isinstance(tmp_path, pathlib.Path)
+    page = tmp_path / "page.html"
+    page.write_text("<h1>Down</h1>")
+    found = errors_of(GOOD.replace(str(PAGE), str(page)))
+    assert found[0].endswith(
+        "does not contain the required sentence 'Our Customer Portal is currently unavailable. Please check back later.'"
+    )
+
+
+def test_yaml_syntax_error_is_located() -> None:
+    found = errors_of(GOOD + "routes: [unclosed\n")
+    assert re.match(r"^cfg\.yaml:\d+: \(yaml\): ", found[0])
+
+
+def test_missing_file_is_a_config_error(tmp_path: object) -> None:
+    with pytest.raises(
+        ConfigError, match=r"^/nonexistent\.yaml:1: \(file\): No such file or directory$"
+    ):
+        load_config("/nonexistent.yaml")
+
+
+def test_durations_and_sizes_accept_units() -> None:
+    config = parse_config(
+        GOOD.replace("  ttl: 2\n", '  ttl: "500ms"\n')
+        + "proxy:\n  client_max_size: 512k\n  read_timeout: 2m\n",
+        "cfg.yaml",
+    )
+    assert config.settings.ttl == 0.5
+    assert config.proxy.client_max_size == 512 * 1024
+    assert config.proxy.read_timeout == 120.0
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    config = parse_config(GOOD, "cfg.yaml")
+    assert "k" * 40 not in repr(config)

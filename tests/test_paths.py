@@ -1,0 +1,88 @@
+"""The canonical target: what routing decides on is exactly what is forwarded."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.paths import PathRejected, canonicalize, route_segments
+
+
+@pytest.mark.parametrize(
+    ("raw", "segments"),
+    [
+        ("/", ("",)),
+        ("/office", ("office",)),
+        ("/office/", ("office", "")),
+        ("/Office/Families", ("office", "families")),
+        ("/p%6Frtal/enroll", ("portal", "enroll")),
+        ("/c%28d%29", ("c(d)",)),
+        ("/caf%C3%A9", ("café",)),
+        ("/a+b/x~y", ("a+b", "x~y")),
+    ],
+)
+def test_ordinary_targets_keep_their_bytes(raw: str, segments: tuple[str, ...]) -> None:
+    target = canonicalize(raw + "?q=%2F%28x%29&r=a+b")
+    assert target.forward == raw + "?q=%2F%28x%29&r=a+b"
+    assert target.segments == segments
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("/public/../office", "dot segment in path"),
+        ("/public/./x", "dot segment in path"),
+        ("/public/%2e%2e/x", "dot segment in path"),
+        ("/public/.%2E/x", "dot segment in path"),
+        ("//office", "empty path segment (repeated '/')"),
+        ("/a//b", "empty path segment (repeated '/')"),
+        ("/a%2Fb", "encoded slash or backslash in path"),
+        ("/a%5cb", "encoded slash or backslash in path"),
+        ("/a\\b", "invalid character in path (only RFC 3986 characters are accepted)"),
+        ("/portal;jsessionid=1/enroll", "path parameters (';') are not accepted"),
+        ("/a%3Bb", "encoded ';' in path"),
+        ("/a%00b", "encoded control character in path"),
+        ("/a%23b", "encoded '#' or '?' in path"),
+        ("/a%3fb", "encoded '#' or '?' in path"),
+        ("/a%252e%252e", "double percent-encoding in path"),
+        ("/a%zz", "malformed percent-escape in path"),
+        ("/%C0%AE%C0%AE/x", "invalid or overlong UTF-8 in path"),
+        ("/%EF%BD%8Fffice", "path is not in Unicode normal form (look-alike characters)"),
+        ("/caf\u00e9", "invalid character in path (only RFC 3986 characters are accepted)"),
+        ("/a#frag", "fragment ('#') in request target"),
+        ("/a\x01", "control character or space in request target"),
+        ("*", "asterisk-form target ('*') is not served"),
+        ("portal.example:443", "request target must be origin-form ('/path')"),
+        ("http://user@host/x", "absolute-form target without a valid authority"),
+    ],
+)
+def test_ambiguous_targets_are_rejected(raw: str, reason: str) -> None:
+    with pytest.raises(PathRejected) as info:
+        canonicalize(raw)
+    assert info.value.reason == reason
+    assert info.value.status == 400
+
+
+def test_too_long_is_414() -> None:
+    with pytest.raises(PathRejected) as info:
+        canonicalize("/" + "a" * 9000)
+    assert info.value.status == 414
+
+
+def test_absolute_form_gives_authority_and_origin_form() -> None:
+    target = canonicalize("http://portal.example:8443/x?y=1")
+    assert target.authority == "portal.example:8443"
+    assert target.forward == "/x?y=1"
+
+
+def test_escaped_slashes_keep_routes_on_the_decoded_shape() -> None:
+    target = canonicalize("/public%2F..%2Fenroll".replace("..", "x"), escaped_slashes="keep")
+    assert target.forward == "/public%2Fx%2Fenroll"
+    assert target.segments == ("public", "x", "enroll")
+    with pytest.raises(PathRejected, match="dot segment"):
+        canonicalize("/public%2F..%2Fenroll", escaped_slashes="keep")
+
+
+def test_route_segments() -> None:
+    assert route_segments("/") == ()
+    assert route_segments("/public/") == ("public",)
+    assert route_segments("/API/Office") == ("api", "office")
