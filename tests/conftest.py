@@ -169,13 +169,14 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         enabled: object = True,
         settings: str = "",
         wall: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Gateway:
         config = parse_config(config_text(upstream_url, extra, routes, settings), "test.yaml")
         source = make_source(config.settings)
         if isinstance(source, MemorySource):
             source.set(enabled)
         wall = wall or time.time
-        poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall)
+        poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall, sleep=sleep)
         app = create_app(config, poller=poller, wall=wall)
         options = {k: v for k, v in server_options(config).items() if k != "handler_cancellation"}
         server = await aiohttp_server(app, **options)

@@ -40,7 +40,11 @@ class HttpSource:
                 raw = await resp.read()
         except SettingsUnavailable:
             raise
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except TimeoutError:
+            raise SettingsUnavailable(
+                f"{self.description}: no answer within {self.timeout:g}s"
+            ) from None
+        except aiohttp.ClientError as exc:
             why = mask_secrets(str(exc) or type(exc).__name__, self.url)
             raise SettingsUnavailable(f"{self.description}: {why}") from None
         try:

@@ -1,0 +1,81 @@
+"""SQL stores (`sqlite:///`, `postgresql://`, `mysql://`) through SQLAlchemy's asyncio engine.
+
+The query returns one row: the setting in the first column and, optionally, when it last
+changed in the second (a timestamp or epoch seconds), so every gateway process agrees on the
+moment of the last disable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gateway.config import SettingsConfig
+from gateway.settings import Reading, SettingsUnavailable, parse_flag
+from gateway.settings.document import parse_time
+from gateway.values import mask_secrets, mask_url
+
+DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "mysql": "mysql+aiomysql",
+}
+
+
+def engine_url(source: str) -> str:
+    scheme, rest = source.split(":", 1)
+    return DRIVERS[scheme.split("+", 1)[0].lower()] + ":" + rest
+
+
+class SqlSource:
+    def __init__(self, cfg: SettingsConfig) -> None:
+        self.url = cfg.source
+        self.description = mask_url(cfg.source)
+        self.query = text(cfg.query or "")
+        self.timeout = cfg.timeout
+        self._engine: AsyncEngine | None = None
+
+    def _connect(self) -> AsyncEngine:
+        if self._engine is None:
+            options: dict[str, Any] = {"pool_pre_ping": True}
+            if not self.url.startswith("sqlite"):
+                options.update(
+                    pool_size=1, max_overflow=1, pool_timeout=self.timeout, pool_recycle=300
+                )
+                # A dead database must fail the read fast, not after the OS's TCP timeout.
+                options["connect_args"] = (
+                    {"timeout": self.timeout}
+                    if self.url.startswith("postgresql")
+                    else {"connect_timeout": max(1, int(self.timeout))}
+                )
+            else:
+                options["connect_args"] = {"timeout": self.timeout}
+            self._engine = create_async_engine(engine_url(self.url), **options)
+        return self._engine
+
+    async def read(self) -> Reading:
+        try:
+            async with self._connect().connect() as conn:
+                row = (await conn.execute(self.query)).first()
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            why = mask_secrets(str(getattr(exc, "orig", None) or exc).splitlines()[0], self.url)
+            raise SettingsUnavailable(f"{self.description}: {why}") from None
+        if row is None:
+            raise SettingsUnavailable(f"{self.description}: the query returned no row")
+        enabled = parse_flag(row[0], self.description)
+        changed_at = None
+        if len(row) > 1 and row[1] is not None:
+            changed_at = parse_time(row[1], self.description)
+        return Reading(enabled, changed_at)
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+
+def create(cfg: SettingsConfig) -> SqlSource:
+    return SqlSource(cfg)

@@ -1,0 +1,323 @@
+"""Each settings source against a real store: flipped on and off, and broken every way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gateway.config import SettingsConfig
+from gateway.settings import Reading, SettingsUnavailable, make_source, parse_flag
+from gateway.settings.poller import Poller
+from gateway.settings.sql import engine_url
+from tests.conftest import ServerFactory
+from tests.services import MYSQL_URL, PG_URL, REDIS_URL, require
+
+CHANGED = 1_700_000_123.0
+
+
+class Store:
+    """A real store the test can write to, and the SettingsConfig that reads it."""
+
+    kind = ""
+
+    async def put(self, value: Any, changed_at: float | None = CHANGED) -> None:
+        raise NotImplementedError
+
+    def config(self, **overrides: Any) -> SettingsConfig:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None
+
+
+class HttpStore(Store):
+    kind = "http"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.body: bytes = b"{}"
+        self.status = 200
+        self.delay = 0.0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.delay)
+        return web.Response(body=self.body, status=self.status, content_type="application/json")
+
+    async def put(self, value: Any, changed_at: float | None = CHANGED) -> None:
+        self.body = json.dumps({"portal": {"enabled": value, "changed_at": changed_at}}).encode()
+
+    def config(self, **overrides: Any) -> SettingsConfig:
+        options: dict[str, Any] = {
+            "source": f"http://127.0.0.1:{self.port}/settings",
+            "field": "portal.enabled",
+            "changed_at_field": "portal.changed_at",
+        }
+        return SettingsConfig(**{**options, **overrides})
+
+
+class FileStore(Store):
+    kind = "file"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def put(self, value: Any, changed_at: float | None = CHANGED) -> None:
+        if self.path.suffix == ".json":
+            self.path.write_text(json.dumps({"enabled": value, "changed_at": changed_at}))
+        else:
+            self.path.write_text(
+                f"enabled: {json.dumps(value)}\nchanged_at: {json.dumps(changed_at)}\n"
+            )
+
+    def config(self, **overrides: Any) -> SettingsConfig:
+        options = {
+            "source": f"file://{self.path}",
+            "field": "enabled",
+            "changed_at_field": "changed_at",
+        }
+        return SettingsConfig(**{**options, **overrides})
+
+
+class SqlStore(Store):
+    def __init__(self, kind: str, url: str) -> None:
+        self.kind = kind
+        self.url = url
+        self.table = f"portal_settings_{uuid.uuid4().hex[:10]}"
+        self.engine = create_async_engine(engine_url(url))
+
+    async def put(self, value: Any, changed_at: float | None = CHANGED) -> None:
+        column = "TEXT" if isinstance(value, str) or value is None else "INTEGER"
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+            await conn.execute(
+                text(
+                    f"CREATE TABLE {self.table} (id INTEGER PRIMARY KEY, enabled {column}, changed_at DOUBLE PRECISION)"
+                )
+            )
+            # Literals, not parameters: asyncpg caches a parameter's type across the
+            # DROP/CREATE that changes the column's type.
+            if value is None:
+                literal = "NULL"
+            elif isinstance(value, bool | int):
+                literal = str(int(value))
+            else:
+                literal = "'" + str(value).replace("'", "''") + "'"
+            stamp = "NULL" if changed_at is None else repr(changed_at)
+            await conn.execute(text(f"INSERT INTO {self.table} VALUES (1, {literal}, {stamp})"))
+
+    def config(self, **overrides: Any) -> SettingsConfig:
+        options = {
+            "source": self.url,
+            "query": f"SELECT enabled, changed_at FROM {self.table} WHERE id = 1",
+        }
+        return SettingsConfig(**{**options, **overrides})
+
+    async def close(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {self.table}"))
+        await self.engine.dispose()
+
+
+class RedisStore(Store):
+    kind = "redis"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.key = f"portal-gateway-test:{uuid.uuid4().hex}"
+        self.client = aioredis.from_url(url)
+
+    async def put(self, value: Any, changed_at: float | None = CHANGED) -> None:
+        await self.client.set(self.key, value if isinstance(value, str) else json.dumps(value))
+        if changed_at is not None:
+            await self.client.set(f"{self.key}:changed_at", str(changed_at))
+
+    def config(self, **overrides: Any) -> SettingsConfig:
+        return SettingsConfig(**{"source": self.url, "key": self.key, **overrides})
+
+    async def close(self) -> None:
+        await self.client.delete(self.key, f"{self.key}:changed_at")
+        await self.client.aclose()
+
+
+@pytest.fixture(params=["http", "json-file", "yaml-file", "sqlite", "postgresql", "mysql", "redis"])
+async def store(
+    request: pytest.FixtureRequest, aiohttp_server: ServerFactory, tmp_path: Path
+) -> AsyncIterator[Store]:
+    kind = request.param
+    made: Store
+    if kind == "http":
+        holder: list[HttpStore] = []
+
+        async def handle(request: web.Request) -> web.Response:
+            return await holder[0].handle(request)
+
+        app = web.Application()
+        app.router.add_get("/settings", handle)
+        server = await aiohttp_server(app)
+        assert server.port is not None
+        made = HttpStore(server.port)
+        holder.append(made)
+    elif kind.endswith("file"):
+        made = FileStore(tmp_path / ("s.json" if kind == "json-file" else "s.yaml"))
+    elif kind == "sqlite":
+        made = SqlStore("sqlite", f"sqlite:///{tmp_path}/portal.db")
+    elif kind == "postgresql":
+        made = SqlStore("postgresql", require("PostgreSQL", PG_URL))
+    elif kind == "mysql":
+        made = SqlStore("mysql", require("MariaDB", MYSQL_URL))
+    else:
+        made = RedisStore(require("Redis", REDIS_URL))
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+async def read(store: Store, **overrides: Any) -> Reading:
+    source = make_source(store.config(**overrides))
+    try:
+        return await source.read()
+    finally:
+        await source.aclose()
+
+
+@pytest.mark.services
+async def test_flipped_on_and_off(store: Store) -> None:
+    for value, expected in (
+        (True, True),
+        (False, False),
+        ("on", True),
+        ("off", False),
+        (1, True),
+        (0, False),
+    ):
+        await store.put(value)
+        reading = await read(store)
+        assert reading.enabled is expected, value
+        assert reading.changed_at == CHANGED
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("bad", ["maybe", "", None, 2, "disabled"])
+async def test_garbage_and_wrong_types_are_read_errors(store: Store, bad: Any) -> None:
+    await store.put(bad)
+    with pytest.raises(SettingsUnavailable):
+        await read(store)
+
+
+@pytest.mark.services
+async def test_unreachable_is_a_read_error_with_the_password_masked(
+    store: Store, tmp_path: Path
+) -> None:
+    unreachable = {
+        "http": "http://user:s3cret@127.0.0.1:1/settings",
+        "file": f"file://{tmp_path}/missing.json",
+        "sqlite": f"sqlite:///{tmp_path}/no-such-dir/x.db",
+        "postgresql": "postgresql://postgres:s3cret@127.0.0.1:1/test",
+        "mysql": "mysql://root:s3cret@127.0.0.1:1/test",
+        "redis": "redis://:s3cret@127.0.0.1:1/0",
+    }[store.kind]
+    with pytest.raises(SettingsUnavailable) as info:
+        await read(store, source=unreachable, timeout=1.0)
+    assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.services
+async def test_a_hanging_store_times_out_in_the_poller(store: Store) -> None:
+    await store.put(True)
+    cfg = store.config(timeout=0.3)
+    if isinstance(store, HttpStore):
+        store.delay = 5.0
+    elif isinstance(store, SqlStore) and store.kind != "sqlite":
+        sleep = "pg_sleep(5)" if store.kind == "postgresql" else "SLEEP(5)"
+        cfg = store.config(timeout=0.3, query=f"SELECT 1 FROM (SELECT {sleep}) AS s")
+    elif isinstance(store, RedisStore):
+        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        port = silent.sockets[0].getsockname()[1]
+        cfg = store.config(timeout=0.3, source=f"redis://127.0.0.1:{port}/0")
+    else:
+        pytest.skip(f"a local {store.kind} store answers or fails, it cannot hang")
+    poller = Poller(make_source(cfg), cfg, jitter=lambda t: 0.0)
+    try:
+        await poller.refresh()
+        assert poller.state.last_error is not None
+        assert "no answer within 0.3s" in poller.state.last_error
+        assert poller.state.enabled is False  # cold start stays closed
+    finally:
+        await poller.stop()
+
+
+async def test_http_error_status_and_html_pages_are_errors(aiohttp_server: ServerFactory) -> None:
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
+
+    async def fivehundred(request: web.Request) -> web.Response:
+        return web.json_response({"enabled": True}, status=503)
+
+    app = web.Application()
+    app.router.add_get("/html", html)
+    app.router.add_get("/503", fivehundred)
+    server = await aiohttp_server(app)
+    for path, message in (("/html", "the answer is not JSON"), ("/503", "HTTP 503")):
+        source = make_source(
+            SettingsConfig(source=f"http://127.0.0.1:{server.port}{path}", field="enabled")
+        )
+        with pytest.raises(SettingsUnavailable, match=message):
+            await source.read()
+        await source.aclose()
+
+
+def test_sqlite_no_row_is_an_error(tmp_path: Path) -> None:
+    db = tmp_path / "empty.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE s (enabled INTEGER)")
+
+    async def go() -> None:
+        source = make_source(
+            SettingsConfig(source=f"sqlite:///{db}", query="SELECT enabled FROM s")
+        )
+        with pytest.raises(SettingsUnavailable, match="the query returned no row"):
+            await source.read()
+        await source.aclose()
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (1, True),
+        ("true", True),
+        (" ON ", True),
+        ("yes", True),
+        (b"1", True),
+        (False, False),
+        (0, False),
+        ("false", False),
+        ("Off", False),
+        ("no", False),
+        (b"0", False),
+    ],
+)
+def test_parse_flag_values(value: object, expected: bool) -> None:
+    assert parse_flag(value) is expected
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "0.0", 2, -1, 0.5, "disabled", "n", [], {}, "<html>", b"\xff"]
+)
+def test_parse_flag_rejects_everything_else(value: object) -> None:
+    with pytest.raises(SettingsUnavailable):
+        parse_flag(value)
