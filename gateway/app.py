@@ -26,7 +26,7 @@ from gateway.headers import (
 from gateway.keys import CONFIG, GAUGES, LIVE, METRICS, POLLER, READY, SESSION
 from gateway.live import LiveConnections
 from gateway.observability import Metrics, access_log
-from gateway.proxy import Exchange, Forwarder, make_session
+from gateway.proxy import Exchange, Forwarder, RelayResponse, make_session
 from gateway.responses import error_response
 from gateway.rules import RouteContext, Rule, build_rules
 from gateway.settings import make_source
@@ -200,6 +200,14 @@ def create_app(
         unsubscribe()
         await poller.stop()
 
+    own_server = config.proxy.server_header or "portal-gateway"
+
+    async def name_our_answers(request: web.Request, response: web.StreamResponse) -> None:
+        # Answers the gateway gives itself say so; relayed ones keep the upstream's Server.
+        if not isinstance(response, RelayResponse):
+            response.headers[hdrs.SERVER] = own_server
+
+    app.on_response_prepare.append(name_our_answers)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
     # Expect is answered by the forwarder (or never, when a rule answers first): aiohttp's
