@@ -33,6 +33,9 @@ class Classified:
 
 def classify(request: web.BaseRequest, config: Config) -> Classified:
     method = request.method
+    if request.version not in ((1, 0), (1, 1)):
+        # HTTP/0.9 has no headers to route on; "HTTP/2.0" in an HTTP/1 request line is a lie.
+        raise Refused(505, f"HTTP/{request.version.major}.{request.version.minor} is not served")
     if method == hdrs.METH_CONNECT:
         raise Refused(405, "CONNECT is not served")
     if method == hdrs.METH_TRACE:
@@ -46,7 +49,13 @@ def classify(request: web.BaseRequest, config: Config) -> Classified:
     if len(host_lines) > 1:
         raise Refused(400, "more than one Host header")
     if target.authority is not None:
-        # RFC 9112 3.2.2: the absolute-form authority replaces Host; it is also what is sent.
+        # RFC 9112 3.2.2: the absolute-form authority wins; it is also what is sent upstream.
+        # SECURITY: a Host that names another site is refused rather than silently overridden,
+        # so no component behind us can be led to route on the other one.
+        if host_lines and hosts.canonical_host(host_lines[0]) != hosts.canonical_host(
+            target.authority
+        ):
+            raise Refused(400, "absolute-form authority and Host disagree")
         host_header = target.authority
     elif host_lines:
         host_header = host_lines[0]
