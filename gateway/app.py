@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 
 from gateway import admin
 from gateway.classify import Refused, classify
@@ -176,6 +177,14 @@ def create_app(
         lambda: state.enabled, lambda: state.last_disabled_at, config, _session_key(config), wall
     )
     gateway = Gateway(app, rules)
+
+    @web.middleware
+    async def every_request(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Every request, even one aiohttp's router cannot match (CONNECT host:port, OPTIONS *),
+        # is answered by the gateway itself, never by aiohttp's defaults.
+        return await gateway.handle(request)
+
+    app.middlewares.append(every_request)
 
     async def upstream_client(app: web.Application) -> AsyncIterator[None]:
         session = make_session(config.proxy)

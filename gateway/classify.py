@@ -36,6 +36,17 @@ def classify(request: web.BaseRequest, config: Config) -> Classified:
     if request.version not in ((1, 0), (1, 1)):
         # HTTP/0.9 has no headers to route on; "HTTP/2.0" in an HTTP/1 request line is a lie.
         raise Refused(505, f"HTTP/{request.version.major}.{request.version.minor} is not served")
+    codings = [
+        t.strip().lower()
+        for line in request.headers.getall(hdrs.TRANSFER_ENCODING, [])
+        for t in line.split(",")
+    ]
+    if codings and codings != ["chunked"]:
+        # SECURITY: only plain chunked framing is forwarded; any other coding is a classic
+        # request-smuggling shape (CL.TE / TE.TE desync between us and the upstream).
+        raise Refused(501 if codings[-1] == "chunked" else 400, "unsupported Transfer-Encoding")
+    if codings and request.version == (1, 0):
+        raise Refused(400, "chunked framing on HTTP/1.0")
     if method == hdrs.METH_CONNECT:
         raise Refused(405, "CONNECT is not served")
     if method == hdrs.METH_TRACE:

@@ -27,6 +27,7 @@ MESSAGES = {
     421: "This service does not answer for that host name.",
     431: "The request headers are too large.",
     502: "The service behind this gateway could not be reached.",
+    501: "This request framing is not supported.",
     500: "The gateway could not handle this request; it was not forwarded.",
     504: "The service behind this gateway did not answer in time.",
     505: "This HTTP version is not served.",

@@ -1,0 +1,126 @@
+"""Forwarding end to end: uploads, streaming, methods, routing misses."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+
+from tests.conftest import Gateway, Upstream
+
+StartUpstream = Callable[..., Awaitable[Upstream]]
+StartGateway = Callable[..., Awaitable[Gateway]]
+
+
+async def test_a_3_mib_upload_arrives_intact(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    body = os.urandom(3 * 1024 * 1024)
+    async with gw.client.post(
+        "/upload", data=io.BytesIO(body), headers={"Content-Length": str(len(body))}
+    ) as resp:
+        assert resp.status == 200
+    seen = up.seen[-1]
+    assert hashlib.sha256(seen.body).digest() == hashlib.sha256(body).digest()
+    assert seen.header("Content-Length") == [str(len(body))]
+
+
+async def test_a_chunked_upload_arrives_intact(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    parts = [os.urandom(70_000) for _ in range(20)]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in parts:
+            yield part
+
+    async with gw.client.post("/upload", data=chunks()) as resp:
+        assert resp.status == 200
+    assert up.seen[-1].body == b"".join(parts)
+
+
+async def test_first_chunk_reaches_the_client_before_the_upstream_finishes(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    client_has_first = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"first chunk\n")
+        await asyncio.wait_for(client_has_first.wait(), 5)  # only the client can unblock us
+        await response.write(b"second chunk\n")
+        return response
+
+    up = await upstream({"/slow": slow})
+    gw = await gateway(up.url)
+    async with gw.client.get("/slow") as resp:
+        assert await resp.content.readline() == b"first chunk\n"
+        client_has_first.set()
+        assert await resp.content.read() == b"second chunk\n"
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE", "OPTIONS", "PUT"])
+async def test_other_methods_are_forwarded(
+    upstream: StartUpstream, gateway: StartGateway, method: str
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    async with gw.client.request(
+        method, "/office/enrollments/7", data=b'{"status":"active"}'
+    ) as resp:
+        assert resp.status == 200
+        assert await resp.text() == f"upstream saw {method} /office/enrollments/7"
+    assert up.seen[-1].body == b'{"status":"active"}'
+
+
+async def test_no_route_is_a_gateway_404(upstream: StartUpstream, gateway: StartGateway) -> None:
+    up = await upstream()
+    only_office = "routes:\n  - name: office\n    paths: [/office]\n    upstream: portal\n    portal: office\n"
+    gw = await gateway(up.url, routes=only_office)
+    async with gw.client.get("/officer") as resp:
+        assert resp.status == 404
+        assert resp.headers["Server"] == "portal-gateway"
+    async with gw.client.get("/office/x") as resp:
+        assert resp.status == 200
+    assert [s.raw_path for s in up.seen] == ["/office/x"]
+
+
+async def test_host_and_method_conditions(upstream: StartUpstream, gateway: StartGateway) -> None:
+    up = await upstream()
+    routes = (
+        "routes:\n"
+        "  - name: office-api\n    paths: [/]\n    hosts: ['*.office.example']\n    methods: [GET, POST]\n"
+        "    upstream: portal\n    portal: office\n"
+        "  - name: customer\n    paths: [/]\n    upstream: portal\n    portal: customer\n"
+    )
+    gw = await gateway(up.url, routes=routes, enabled=False)
+    async with gw.client.get("/x", headers={"Host": "Staff.Office.Example.:8080"}) as resp:
+        assert resp.status == 200
+    async with gw.client.delete("/x", headers={"Host": "staff.office.example"}) as resp:
+        assert resp.status == 503  # DELETE is not in the office route: falls to customer
+    async with gw.client.get("/x", headers={"Host": "office.example"}) as resp:
+        assert resp.status == 503  # the wildcard covers subdomains only
+
+
+async def test_reserved_endpoints_are_never_proxied(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    async with gw.client.get("/_gateway/healthz") as resp:
+        assert (resp.status, await resp.text()) == (200, "ok\n")
+    async with gw.client.get("/_gateway/readyz") as resp:
+        assert resp.status == 200
+    async with gw.client.get("/_gateway/nothing") as resp:
+        assert resp.status == 404
+    assert up.seen == []
