@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from gateway.keys import SESSION
@@ -285,3 +287,24 @@ async def test_websocket_refused_upstream_gets_no_tunnel(
 async def _chunks(count: int, size: int) -> AsyncIterator[bytes]:
     for i in range(count):
         yield bytes([65 + i % 26]) * size
+
+
+async def test_40_request_id_everywhere_and_in_the_access_log(
+    upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    caplog.set_level(logging.INFO, logger="gateway.access")
+    async with gw.client.get("/x", headers={"X-Request-ID": "spoofed-by-client"}) as resp:
+        rid = resp.headers["X-Request-ID"]
+        body = await resp.read()
+    assert rid != "spoofed-by-client"  # untrusted peers get a fresh id
+    assert up.seen[-1].header("X-Request-ID") == [rid]
+    line = next(r.getMessage() for r in caplog.records if r.name == "gateway.access")
+    assert line.startswith('127.0.0.1 "GET /x HTTP/1.1" 200 ')
+    assert f"rid={rid}" in line and "route=customer" in line and "time=" in line
+    assert int(line.split()[5]) > len(body)  # bytes sent, headers included (nginx's $bytes_sent)
+    trusted = await gateway(up.url, "proxy:\n  trusted_proxies: [127.0.0.1/32]\n")
+    async with trusted.client.get("/x", headers={"X-Request-ID": "edge-123"}) as resp:
+        assert resp.headers["X-Request-ID"] == "edge-123"
+    assert up.seen[-1].header("X-Request-ID") == ["edge-123"]
