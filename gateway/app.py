@@ -81,7 +81,8 @@ class Gateway:
             except Refused as exc:
                 route_name, reason = "-", f"refused_{exc.status}"
                 log.info("refused %s: %s [request %s]", exc.status, exc.reason, rid)
-                response = error_response(request, exc.status, rid, close=request.body_exists)
+                # A refused request may be the front half of a desync attempt: never reuse.
+                response = error_response(request, exc.status, rid, close=True)
                 return response
             except Exception:
                 # SECURITY: classification failed; fail closed (answered, never forwarded).

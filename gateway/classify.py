@@ -74,7 +74,7 @@ def classify(request: web.BaseRequest, config: Config) -> Classified:
         raise Refused(400, "missing Host header")
     else:
         host_header = ""
-    host = hosts.canonical_host(host_header) if host_header else ""
+    host = hosts.canonical_host(host_header) if host_lines or target.authority else ""
     if host is None:
         raise Refused(400, "invalid Host header")
     if config.server_names and not any(hosts.matches(p, host) for p in config.server_names):

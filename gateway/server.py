@@ -11,6 +11,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, load_config
+from gateway.protocol import GatewayRunner
 
 log = logging.getLogger("gateway")
 
@@ -30,7 +31,12 @@ def server_options(config: Config) -> dict[str, Any]:
 
 
 def make_runner(app: web.Application, config: Config) -> web.AppRunner:
-    return web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, **server_options(config))
+    return GatewayRunner(
+        app,
+        header_timeout=config.proxy.header_timeout,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        **server_options(config),
+    )
 
 
 async def serve(config: Config, *, config_path: str) -> int:

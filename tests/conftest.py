@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.config import Config, parse_config
-from gateway.server import server_options
+from gateway.server import make_runner
 from gateway.settings import SettingsSource, make_source
 from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
@@ -157,6 +157,17 @@ class Gateway:
         await self.poller.refresh()
 
 
+class GatewayTestServer(TestServer):
+    """The test server runs the gateway exactly as `portal-gateway run` does (GatewayRunner)."""
+
+    def __init__(self, app: web.Application, config: Config) -> None:
+        super().__init__(app)
+        self.config = config
+
+    async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
+        return make_runner(self.app, self.config)
+
+
 @pytest.fixture
 async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awaitable[Gateway]]:
     """Start a gateway (a real server) in front of `upstream_url`, portal enabled by default."""
@@ -178,8 +189,7 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         wall = wall or time.time
         poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall, sleep=sleep)
         app = create_app(config, poller=poller, wall=wall)
-        options = {k: v for k, v in server_options(config).items() if k != "handler_cancellation"}
-        server = await aiohttp_server(app, **options)
+        server = GatewayTestServer(app, config)
         client = await aiohttp_client(
             server, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
         )

@@ -1,0 +1,133 @@
+"""The HTTP/1 connection handler, hardened where aiohttp's server defaults are an app server's.
+
+aiohttp has no limit on how long a client may take to send a request head (slowloris), answers
+every parse error with 400 (an oversized header is a 431, an oversized target a 414), logs a
+traceback per malformed request, and names itself in `Server`. `GatewayRunner` swaps in a
+request handler that fixes those four things and nothing else; the parsing itself, which
+rejects CL+TE, duplicate Content-Length, obs-fold and bare CR/LF, stays llhttp's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_server import Server
+
+log = logging.getLogger("gateway.protocol")
+
+TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\nServer: portal-gateway\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
+
+
+class GuardedRequestHandler(RequestHandler):
+    """RequestHandler with a request-head deadline and exact error statuses."""
+
+    header_timeout = 30.0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and not self._request_in_progress and not self._messages:
+            self._arm()  # these bytes start a new request head: it has header_timeout to finish
+        before = self._request_count
+        super().data_received(data)
+        if self._request_count != before:
+            self._disarm()
+
+    def _arm(self) -> None:
+        if self._head_timer is None and self.header_timeout > 0:
+            self._head_timer = asyncio.get_running_loop().call_later(
+                self.header_timeout, self._head_timed_out
+            )
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._request_in_progress or self._messages or self.transport is None:
+            return
+        # SECURITY: a client trickling a request head (slowloris) must not hold a connection.
+        log.info("request head not received within %ss; closing", self.header_timeout)
+        self.transport.write(TIMEOUT_ANSWER)
+        self.force_close()
+        self.transport.close()
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if isinstance(exc, LineTooLong):
+            # llhttp reports an oversized target with the URL buffer (a bytearray), an
+            # oversized header with the header's bytes.
+            status = 414 if "reading: bytearray(" in str(exc) else 431
+        elif isinstance(exc, BadHttpMessage) and "Too many headers" in str(exc):
+            status = 431
+        if isinstance(exc, BadHttpMessage):
+            # A malformed request is the client's mistake: one line, no traceback.
+            first = (exc.message or "").strip().splitlines()
+            log.info(
+                "refused malformed request from %s: %s %s",
+                request.remote,
+                status,
+                first[0] if first else "",
+            )
+            if request.writer.output_size > 0:
+                raise ConnectionError("response already started")
+            response = web.Response(
+                status=status, text=f"{status}: {_PHRASES.get(status, 'Bad Request')}\n"
+            )
+            response.force_close()
+        else:
+            response = super().handle_error(request, status, exc, message)  # type: ignore[assignment]
+        response.headers[hdrs.SERVER] = "portal-gateway"
+        return response
+
+
+_PHRASES = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
+
+
+class GatewayServer(Server):
+    """aiohttp's Server, building GuardedRequestHandler connections."""
+
+    header_timeout = 30.0
+
+    def __call__(self) -> RequestHandler:
+        handler = GuardedRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.header_timeout = self.header_timeout
+        return handler
+
+
+class GatewayRunner(web.AppRunner):
+    """AppRunner whose connections are GuardedRequestHandlers."""
+
+    def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.header_timeout = header_timeout
+
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        server.__class__ = GatewayServer  # same state, one overridden factory method
+        assert isinstance(server, GatewayServer)
+        server.header_timeout = self.header_timeout
+        return server
