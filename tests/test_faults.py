@@ -1,0 +1,228 @@
+"""Issue #5: the gateway keeps its promises when its store or its upstream misbehave."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from gateway.config import SettingsConfig
+from gateway.settings import make_source
+from gateway.settings.memory import MemorySource
+from gateway.settings.poller import Poller
+from tests.conftest import ROOT, Gateway, ServerFactory, Upstream, config_text
+from tests.test_cli import free_port
+
+StartUpstream = Callable[..., Awaitable[Upstream]]
+StartGateway = Callable[..., Awaitable[Gateway]]
+
+
+async def test_store_unreachable_at_cold_start(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(
+        up.url, settings="source: http://127.0.0.1:1/settings\nfield: enabled\ntimeout: 300ms\n"
+    )
+    assert gw.poller.state.last_error is not None
+    async with gw.client.get("/login") as resp:
+        assert resp.status == 503  # fail closed for customers
+    async with gw.client.get("/office/families") as resp:
+        assert resp.status == 200  # staff never depend on the store
+    async with gw.client.get("/public/app.css") as resp:
+        assert resp.status == 200
+    assert [s.raw_path for s in up.seen] == ["/office/families", "/public/app.css"]
+
+
+async def test_store_answering_429_or_503_keeps_the_last_known_value(
+    upstream: StartUpstream, gateway: StartGateway, aiohttp_server: ServerFactory
+) -> None:
+    answer = {"status": 200}
+
+    async def settings(request: web.Request) -> web.Response:
+        if answer["status"] != 200:
+            return web.json_response(
+                {"enabled": True}, status=answer["status"], headers={"Retry-After": "30"}
+            )
+        return web.json_response({"enabled": False})
+
+    app = web.Application()
+    app.router.add_get("/s", settings)
+    store = await aiohttp_server(app)
+    up = await upstream()
+    gw = await gateway(
+        up.url, settings=f"source: http://127.0.0.1:{store.port}/s\nfield: enabled\n"
+    )
+    assert gw.poller.state.enabled is False
+    for status in (429, 503):
+        answer["status"] = status
+        await gw.poller.refresh()
+        assert gw.poller.state.last_error == f"http://127.0.0.1:{store.port}/s: HTTP {status}"
+        async with gw.client.get("/pay") as resp:
+            assert resp.status == 503  # the error body said "enabled": it is not believed
+
+
+async def test_flapping_store_never_serves_a_stale_enable(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    seen_disables = []
+    for _ in range(5):
+        await gw.set_enabled(False)
+        seen_disables.append(gw.poller.state.last_disabled_at)
+        async with gw.client.get("/pay") as resp:
+            assert resp.status == 503
+        await gw.set_enabled(True)
+        async with gw.client.get("/pay") as resp:
+            assert resp.status == 200
+        await asyncio.sleep(0.01)
+    assert seen_disables == sorted(seen_disables) and len(set(seen_disables)) == 5
+    assert [s.raw_path for s in up.seen] == ["/pay"] * 5
+
+
+async def test_many_processes_restarting_read_once_each_with_jitter() -> None:
+    source = MemorySource(True)
+    rng = random.Random(7)
+    slept: list[float] = []
+    hold = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) > 50:
+            await hold.wait()  # after the first read, stay asleep until the test ends
+        else:
+            await asyncio.sleep(0)
+
+    cfg = SettingsConfig(source="memory://", ttl=2.0)
+    pollers = [
+        Poller(source, cfg, jitter=lambda ttl: rng.uniform(0, min(ttl, 1.0)), sleep=sleep)
+        for _ in range(50)
+    ]
+    for poller in pollers:
+        await poller.start()
+    for _ in range(50):
+        await asyncio.sleep(0)
+    try:
+        first_sleeps = slept[:50]
+        assert len(set(first_sleeps)) == 50 and all(0 <= s < 1.0 for s in first_sleeps)
+        assert source.reads == 50  # one read each, none doubled
+        assert all(p.state.enabled for p in pollers)
+    finally:
+        for poller in pollers:
+            await poller.stop()
+
+
+async def test_upstream_down_slow_or_resetting_while_enabled(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(3)
+        return web.Response(text="late")
+
+    async def reset(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        response.content_length = 1000
+        await response.prepare(request)
+        await response.write(b"partial")
+        assert request.transport is not None
+        request.transport.abort()
+        return response
+
+    up = await upstream({"/slow": slow, "/reset": reset, "/office/slow": slow})
+    gw = await gateway(up.url, "proxy:\n  read_timeout: 300ms\n")
+    async with gw.client.get("/slow") as resp:
+        assert resp.status == 504
+    async with gw.client.get("/reset") as resp:
+        assert resp.status == 200
+        try:
+            await resp.read()
+            raise AssertionError("a reset mid-response must reach the client as an abort")
+        except aiohttp.ClientPayloadError:
+            pass
+    async with gw.client.get("/office/x") as resp:
+        assert resp.status == 200  # office unaffected by the customer failures
+    down = await gateway("http://127.0.0.1:1")
+    async with down.client.get("/") as resp:
+        assert resp.status == 502
+    async with down.client.get("/office/x") as resp:
+        assert resp.status == 502
+
+
+async def test_while_disabled_the_answer_needs_no_upstream_at_all(gateway: StartGateway) -> None:
+    connections = 0
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    server = await asyncio.start_server(count, "127.0.0.1", 0)
+    gw = await gateway(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", enabled=False)
+    for path in ("/", "/login", "/pay", "/enroll"):
+        async with gw.client.post(path, data=b"x") as resp:
+            assert resp.status == 503
+    assert connections == 0
+    server.close()
+
+
+async def test_sigterm_mid_stream_lets_the_stream_finish(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for i in range(10):
+            await response.write(f"part {i}\n".encode())
+            await asyncio.sleep(0.1)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", stream)
+    upstream = await aiohttp_server(app)
+    port = free_port()
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(
+        config_text(f"http://127.0.0.1:{upstream.port}").replace(
+            "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
+        )
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "run", "--config", str(cfg),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/office/healthz"):
+                        break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.1)
+            async with session.get(f"http://127.0.0.1:{port}/office/stream") as resp:
+                first = await resp.content.readline()
+                proc.send_signal(signal.SIGTERM)
+                rest = await resp.content.read()
+        assert first == b"part 0\n"
+        assert rest.count(b"part") == 9  # the in-flight stream finished
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def test_make_source_registry_knows_every_contract_scheme() -> None:
+    from gateway.settings import REGISTRY
+
+    assert set(REGISTRY) >= {"http", "https", "file", "sqlite", "postgresql", "mysql", "redis"}
+    assert isinstance(make_source(SettingsConfig(source="memory://")), MemorySource)
