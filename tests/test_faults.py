@@ -75,9 +75,10 @@ async def test_flapping_store_never_serves_a_stale_enable(
 ) -> None:
     up = await upstream()
     gw = await gateway(up.url)
-    seen_disables = []
+    seen_disables: list[float] = []
     for _ in range(5):
         await gw.set_enabled(False)
+        assert gw.poller.state.last_disabled_at is not None
         seen_disables.append(gw.poller.state.last_disabled_at)
         async with gw.client.get("/pay") as resp:
             assert resp.status == 503
