@@ -148,11 +148,12 @@ async def test_the_brief_walkthrough(
     response = await parent.goto(base + "/login")
     assert response is not None and response.status == 503
     assert await parent.locator("input[type=password]").count() == 0
-    for path, form in (
+    forms: list[tuple[str, dict[str, str | float | bool]]] = [
         ("/drop", {"enrollment": "1"}),
         ("/transfer", {"enrollment": "1", "to_class": "2"}),
         ("/pay", {"amount": "25.00"}),
-    ):
+    ]
+    for path, form in forms:
         refused = await parent_ctx.request.post(base + path, form=form)
         assert refused.status == 503, path
         assert MESSAGE in await refused.text()
