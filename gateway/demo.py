@@ -7,6 +7,7 @@ import asyncio
 import errno
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -65,8 +66,13 @@ async def _demo(config_path: str, data_dir: Path) -> int:
         f"Office Portal settings:                {base}/office/settings/customer-portal", flush=True
     )
     print("Ctrl-C stops both.", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        print("\nstopping", flush=True)
     finally:
         await gateway.cleanup()
         await portal.cleanup()

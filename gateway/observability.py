@@ -45,7 +45,11 @@ def access_log(
     if not access.isEnabledFor(logging.INFO):
         return
     status = response.status if response is not None else 0
-    size = response.body_length if response is not None else 0
+    # Relayed answers have been written by now; the gateway's own are sent after the handler
+    # returns, so their size is their Content-Length.
+    size = 0
+    if response is not None:
+        size = response.body_length or (response.content_length or 0)
     access.info(
         '%s "%s %s HTTP/%d.%d" %s %s route=%s rid=%s time=%.3f',
         client_ip,

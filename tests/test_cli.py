@@ -191,3 +191,20 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         == f"portal-gateway: 127.0.0.1:{port} is already in use"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_demo_names_a_busy_port_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            busy.bind(("127.0.0.1", 8081))
+            busy.listen()
+        except OSError:
+            pass  # something already holds 8081: the demo must say so all the same
+        result = gateway_cli("demo", "--data-dir", str(tmp_path / "data"))
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "portal-gateway demo: port 8081 on 127.0.0.1 is already in use"
+    )
+    assert "Traceback" not in result.stderr
