@@ -42,9 +42,8 @@ async def _start(runner: web.BaseRunner, host: str, port: int) -> None:
 
 
 async def _demo(config_path: str, data_dir: Path) -> int:
-    from portal_demo.app import create_app as create_portal
-
     from gateway.app import create_app
+    from portal_demo.app import create_app as create_portal
 
     portal = web.AppRunner(create_portal(data_dir), access_log=None, shutdown_timeout=2)
     await _start(portal, "127.0.0.1", DEMO_PORT)
