@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.keys import CONFIG, GAUGES, METRICS, READY
+from gateway.keys import GAUGES, METRICS, READY
 from gateway.responses import error_response
 
 
@@ -12,8 +12,9 @@ class Admin:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
-    async def handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
-        prefix = self.app[CONFIG].admin_prefix
+    async def handle(
+        self, request: web.Request, request_id: str, prefix: str
+    ) -> web.StreamResponse:
         path = request.raw_path.partition("?")[0][len(prefix) :]
         if request.method not in ("GET", "HEAD"):
             return error_response(request, 405, request_id)

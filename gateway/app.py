@@ -7,6 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
@@ -49,12 +50,58 @@ def _is_websocket(request: web.BaseRequest) -> bool:
 class Gateway:
     """The one request handler: classify, run the route's rules, forward."""
 
-    def __init__(self, app: web.Application, rules: Mapping[str, Sequence[Rule]]) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        rule_factory: Callable[[Config], Mapping[str, Sequence[Rule]]],
+        session_key: bytes,
+    ) -> None:
         self.app = app
         self.config = app[CONFIG]
-        self.rules = rules
+        self.rule_factory = rule_factory
+        self.session_key = session_key
+        self.rules = rule_factory(self.config)
         self.forwarder: Forwarder | None = None
         self.admin = admin.Admin(app)
+
+    def apply(self, new: Config) -> list[str]:
+        """Swap in a re-read config (SIGHUP); returns the changes that still need a restart.
+
+        Routes, hosts, the customer portal's page and cookies, and per-request proxy settings
+        apply to the next request. The listener, the settings store, the session key and the
+        upstream client's timeouts and pool keep their running values until a restart.
+        """
+        old = self.config
+        later = []
+        if (new.listen_host, new.listen_port) != (old.listen_host, old.listen_port):
+            later.append("listen")
+        if new.settings != old.settings:
+            later.append("settings")
+        if new.customer_portal.session_key not in (None, self.session_key):
+            later.append("customer_portal.session_key")
+        fixed = (
+            "connect_timeout",
+            "read_timeout",
+            "keepalive_timeout",
+            "pool_size",
+            "max_field_size",
+            "header_timeout",
+        )
+        if any(getattr(new.proxy, name) != getattr(old.proxy, name) for name in fixed):
+            later.append("proxy timeouts and pool")
+        config = replace(
+            new,
+            listen_host=old.listen_host,
+            listen_port=old.listen_port,
+            settings=old.settings,
+            customer_portal=replace(new.customer_portal, session_key=self.session_key),
+        )
+        rules = self.rule_factory(config)
+        # Two attribute stores, no await between them: a request sees the old pair or the new.
+        self.config, self.rules = config, rules
+        if self.forwarder is not None:
+            self.forwarder.proxy = config.proxy
+        return later
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.monotonic()
@@ -74,7 +121,7 @@ class Gateway:
                 cfg.admin_prefix + "/"
             ):
                 route_name, reason = "admin", "admin"
-                response = await self.admin.handle(request, rid)
+                response = await self.admin.handle(request, rid, cfg.admin_prefix)
                 return response
             try:
                 classified = classify(request, cfg)
@@ -147,6 +194,9 @@ class Gateway:
             access_log(request, response, ip, rid, route_name, time.monotonic() - started)
 
 
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
 def _session_key(config: Config) -> bytes:
     if config.customer_portal.session_key is not None:
         return config.customer_portal.session_key
@@ -174,10 +224,13 @@ def create_app(
         "portal_gateway_customer_portal_enabled": float(state.enabled),
         "portal_gateway_live_customer_connections": float(len(app[LIVE])),
     }
-    rules = build_rules(
-        lambda: state.enabled, lambda: state.last_disabled_at, config, _session_key(config), wall
-    )
-    gateway = Gateway(app, rules)
+    key = _session_key(config)
+
+    def rule_factory(cfg: Config) -> Mapping[str, Sequence[Rule]]:
+        return build_rules(lambda: state.enabled, lambda: state.last_disabled_at, cfg, key, wall)
+
+    gateway = Gateway(app, rule_factory, key)
+    app[GATEWAY] = gateway
 
     @web.middleware
     async def every_request(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -7,7 +7,8 @@ import asyncio
 import errno
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from gateway import __version__
 from gateway.config import Config, ConfigError, load_config
@@ -73,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     try:
-        return asyncio.run(serve(config, config_path=args.config))
+        return _run_loop(serve(config, config_path=args.config))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(
@@ -82,6 +83,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             return 1
         raise
+
+
+def _run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where it is installed (it roughly doubles proxy throughput), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.app import create_app
+from gateway.app import GATEWAY, create_app
 from gateway.config import Config, ConfigError, load_config
 from gateway.protocol import GatewayRunner
 
@@ -62,14 +62,14 @@ async def serve(config: Config, *, config_path: str) -> int:
 
     def reload() -> None:
         try:
-            load_config(config_path)
+            new = load_config(config_path)
         except ConfigError as exc:
             log.error("SIGHUP: %s is invalid; keeping the running config:\n%s", config_path, exc)
             return
-        log.warning(
-            "SIGHUP: %s is valid; restart the gateway to apply it (live reload is not built yet)",
-            config_path,
-        )
+        later = app[GATEWAY].apply(new)
+        log.warning("SIGHUP: %s applied", config_path)
+        if later:
+            log.warning("SIGHUP: these changes need a restart to apply: %s", ", ".join(later))
 
     loop.add_signal_handler(signal.SIGHUP, reload)
     await stop.wait()

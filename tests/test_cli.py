@@ -208,3 +208,67 @@ def test_demo_names_a_busy_port_in_one_line(tmp_path: Path) -> None:
         == "portal-gateway demo: port 8081 on 127.0.0.1 is already in use"
     )
     assert "Traceback" not in result.stderr
+
+
+async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="upstream")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", hello)
+    upstream = await aiohttp_server(app)
+    port = free_port()
+    cfg = tmp_path / "run.yaml"
+    first = config_text(f"http://127.0.0.1:{upstream.port}").replace(
+        "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
+    )
+    cfg.write_text(first)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "run", "--config", str(cfg),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+
+    async def status(session: aiohttp.ClientSession, path: str) -> int:
+        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
+            return resp.status
+
+    async def eventually(session: aiohttp.ClientSession, path: str, expected: int) -> None:
+        for _ in range(100):
+            try:
+                if await status(session, path) == expected:
+                    return
+            except aiohttp.ClientConnectorError:
+                pass
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{path} never answered {expected}")
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            await eventually(session, "/enroll", 200)
+            # A broken file: logged, and the running config keeps serving.
+            cfg.write_text(first.replace("  ttl: 2", "  ttl: soon"))
+            proc.send_signal(signal.SIGHUP)
+            await asyncio.sleep(0.3)
+            assert await status(session, "/enroll") == 200
+            # A valid file without the customer route: applied to the next request.
+            office_route = "routes:\n  - name: office\n    paths: [/office]\n    upstream: portal\n    portal: office\n"
+            cfg.write_text(
+                config_text(f"http://127.0.0.1:{upstream.port}", routes=office_route).replace(
+                    "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
+                )
+            )
+            proc.send_signal(signal.SIGHUP)
+            await eventually(session, "/enroll", 404)
+            assert await status(session, "/office/x") == 200
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        assert proc.stderr is not None
+        log = (await proc.stderr.read()).decode()
+        assert "settings.ttl: expected seconds" in log and "keeping the running config" in log
+        assert "SIGHUP:" in log and "applied" in log
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
