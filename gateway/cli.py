@@ -86,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_loop(main: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop where it is installed (it roughly doubles proxy throughput), else asyncio."""
+    """Run on uvloop where it is installed (a faster event loop), else on asyncio's own."""
     try:
         import uvloop
     except ImportError:

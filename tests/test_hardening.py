@@ -25,42 +25,42 @@ def status_of(reply: bytes) -> int:
     return int(reply.split(b" ", 2)[1])
 
 
-@pytest.mark.parametrize(
-    ("request_bytes", "status"),
-    [
-        (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
-        (
-            b"GET / HTTP/1.1\r\nHost: a\r\n"
-            + b"".join(b"X-H%d: 1\r\n" % i for i in range(200))
-            + b"\r\n",
-            431,
-        ),
-        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
-        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n", 400),  # obs-fold
-        (b"GET / HTTP/1.1\nHost: a\n\n", 400),  # bare LF
-        (b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400),  # bare CR
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\nab", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400),
-        (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n",
-            400,
-        ),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400),
-        (b"POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
-        (b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-        (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
-        (b"GET /\r\n\r\n", 505),  # HTTP/0.9
-        (b"TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 405),
-        (b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405),
-        (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: office.example\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\nHost: a, office.example\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\nHost: user@office.example\r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\nHost: \r\n\r\n", 400),
-        (b"GET / HTTP/1.1\r\n\r\n", 400),
-    ],
-)
+ODD_REQUESTS: list[tuple[bytes, int]] = [
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+    (
+        b"GET / HTTP/1.1\r\nHost: a\r\n"
+        + b"".join(b"X-H%d: 1\r\n" % i for i in range(200))
+        + b"\r\n",
+        431,
+    ),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  folded\r\n\r\n", 400),  # obs-fold
+    (b"GET / HTTP/1.1\nHost: a\n\n", 400),  # bare LF
+    (b"GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", 400),  # bare CR
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\nab", 400),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400),
+    (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", 400),
+    (b"POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    (b"get / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+    (b"GET /\r\n\r\n", 505),  # HTTP/0.9
+    (b"TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 405),
+    (b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405),
+    (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: office.example\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a, office.example\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: user@office.example\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: \r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\n\r\n", 400),
+]
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), ODD_REQUESTS)
 async def test_odd_requests_are_refused_never_forwarded(
     upstream: StartUpstream,
     gateway: StartGateway,
@@ -154,3 +154,32 @@ async def test_handler_failures_fail_closed(
         assert resp.status == 500
         assert "Traceback" not in await resp.text()
     assert up.seen == []
+
+
+async def test_the_gateway_still_serves_after_the_whole_battery(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    """Every odd request above, a slowloris and a pipelined burst against one gateway: it still serves."""
+    up = await upstream(read_body=False)
+    gw = await gateway(up.url, "proxy:\n  header_timeout: 300ms\n")
+    for case in ODD_REQUESTS:
+        reply = await raw_exchange(gw.port, case[0], read_timeout=3)
+        assert status_of(reply) == case[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+    assert (await asyncio.wait_for(reader.read(), 3)).startswith(b"HTTP/1.1 408")
+    writer.close()
+    reply = await raw_exchange(
+        gw.port,
+        b"GET /office/x HTTP/1.1\r\nHost: a\r\n\r\n" * 500
+        + b"GET /office/last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    assert reply.count(b"HTTP/1.1 200 OK") == 501
+    await gw.set_enabled(False)
+    async with gw.client.get("/pay") as resp:
+        assert resp.status == 503
+    await gw.set_enabled(True)
+    async with gw.client.get("/pay") as resp:
+        assert resp.status == 200
+    async with gw.client.get("/_gateway/healthz") as resp:
+        assert resp.status == 200
