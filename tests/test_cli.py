@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -14,8 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.conftest import ROOT, ServerFactory, config_text
-
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+from tests.processes import ENV, gateway_process
 
 
 def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -27,13 +25,6 @@ def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         timeout=60,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_check_prints_the_route_table() -> None:
@@ -132,45 +123,13 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
     app = web.Application()
     app.router.add_get("/{tail:.*}", hello)
     upstream = await aiohttp_server(app)
-    port = free_port()
-    cfg = tmp_path / "run.yaml"
-    cfg.write_text(
-        config_text(f"http://127.0.0.1:{upstream.port}").replace(
-            "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
-        )
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "run",
-        "--config",
-        str(cfg),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=ENV,
-        cwd=ROOT,
-    )
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/office/x") as resp:
-                        assert resp.status == 200
-                        assert await resp.text() == "office page"
-                        break
-                except aiohttp.ClientConnectorError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("gateway did not start")
-            async with session.get(f"http://127.0.0.1:{port}/_gateway/healthz") as resp:
-                assert resp.status == 200
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    async with gateway_process(f"http://127.0.0.1:{upstream.port}", tmp_path) as gateway:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(gateway.url("/office/x")) as resp,
+        ):
+            assert (resp.status, await resp.text()) == (200, "office page")
+        assert await gateway.stop() == 0
 
 
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
@@ -219,56 +178,29 @@ async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
     app = web.Application()
     app.router.add_get("/{tail:.*}", hello)
     upstream = await aiohttp_server(app)
-    port = free_port()
-    cfg = tmp_path / "run.yaml"
-    first = config_text(f"http://127.0.0.1:{upstream.port}").replace(
-        "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
-    )
-    cfg.write_text(first)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway", "run", "--config", str(cfg),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=ROOT,
-    )  # fmt: skip
+    upstream_url = f"http://127.0.0.1:{upstream.port}"
 
     async def status(session: aiohttp.ClientSession, path: str) -> int:
-        async with session.get(f"http://127.0.0.1:{port}{path}") as resp:
+        async with session.get(gateway.url(path)) as resp:
             return resp.status
 
-    async def eventually(session: aiohttp.ClientSession, path: str, expected: int) -> None:
-        for _ in range(100):
-            try:
-                if await status(session, path) == expected:
-                    return
-            except aiohttp.ClientConnectorError:
-                pass
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"{path} never answered {expected}")
-
-    try:
-        async with aiohttp.ClientSession() as session:
-            await eventually(session, "/enroll", 200)
-            # A broken file: logged, and the running config keeps serving.
-            cfg.write_text(first.replace("  ttl: 2", "  ttl: soon"))
-            proc.send_signal(signal.SIGHUP)
-            await asyncio.sleep(0.3)
-            assert await status(session, "/enroll") == 200
-            # A valid file without the customer route: applied to the next request.
-            office_route = "routes:\n  - name: office\n    paths: [/office]\n    upstream: portal\n    portal: office\n"
-            cfg.write_text(
-                config_text(f"http://127.0.0.1:{upstream.port}", routes=office_route).replace(
-                    "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
-                )
-            )
-            proc.send_signal(signal.SIGHUP)
-            await eventually(session, "/enroll", 404)
-            assert await status(session, "/office/x") == 200
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
-        assert proc.stderr is not None
-        log = (await proc.stderr.read()).decode()
-        assert "settings.ttl: expected seconds" in log and "keeping the running config" in log
-        assert "SIGHUP:" in log and "applied" in log
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    async with (
+        gateway_process(upstream_url, tmp_path) as gateway,
+        aiohttp.ClientSession() as session,
+    ):
+        await gateway.until(session, "/enroll", 200)
+        # A broken file: logged, and the running config keeps serving.
+        gateway.config.write_text(gateway.config.read_text().replace("  ttl: 2", "  ttl: soon"))
+        gateway.proc.send_signal(signal.SIGHUP)
+        await asyncio.sleep(0.3)
+        assert await status(session, "/enroll") == 200
+        # A valid file without the customer route: applied to the next request.
+        office_route = "routes:\n  - name: office\n    paths: [/office]\n    upstream: portal\n    portal: office\n"
+        gateway.write_config(upstream_url, routes=office_route)
+        gateway.proc.send_signal(signal.SIGHUP)
+        await gateway.until(session, "/enroll", 404)
+        assert await status(session, "/office/x") == 200
+        assert await gateway.stop() == 0
+        log = await gateway.log()
+    assert "settings.ttl: expected seconds" in log and "keeping the running config" in log
+    assert "SIGHUP:" in log and "applied" in log

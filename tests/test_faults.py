@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -18,8 +15,8 @@ from gateway.config import SettingsConfig
 from gateway.settings import make_source
 from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
-from tests.conftest import ROOT, Gateway, ServerFactory, Upstream, config_text
-from tests.test_cli import free_port
+from tests.conftest import Gateway, ServerFactory, Upstream
+from tests.processes import gateway_process
 
 StartUpstream = Callable[..., Awaitable[Upstream]]
 StartGateway = Callable[..., Awaitable[Gateway]]
@@ -189,37 +186,17 @@ async def test_sigterm_mid_stream_lets_the_stream_finish(
     app = web.Application()
     app.router.add_get("/{tail:.*}", stream)
     upstream = await aiohttp_server(app)
-    port = free_port()
-    cfg = tmp_path / "run.yaml"
-    cfg.write_text(
-        config_text(f"http://127.0.0.1:{upstream.port}").replace(
-            "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
-        )
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway", "run", "--config", str(cfg),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
-    )  # fmt: skip
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/office/healthz"):
-                        break
-                except aiohttp.ClientConnectorError:
-                    await asyncio.sleep(0.1)
-            async with session.get(f"http://127.0.0.1:{port}/office/stream") as resp:
-                first = await resp.content.readline()
-                proc.send_signal(signal.SIGTERM)
-                rest = await resp.content.read()
-        assert first == b"part 0\n"
-        assert rest.count(b"part") == 9  # the in-flight stream finished
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    async with (
+        gateway_process(f"http://127.0.0.1:{upstream.port}", tmp_path) as gateway,
+        aiohttp.ClientSession() as session,
+        session.get(gateway.url("/office/stream")) as resp,
+    ):
+        first = await resp.content.readline()
+        gateway.proc.send_signal(signal.SIGTERM)
+        rest = await resp.content.read()
+        assert await asyncio.wait_for(gateway.proc.wait(), 30) == 0
+    assert first == b"part 0\n"
+    assert rest.count(b"part") == 9  # the in-flight stream finished before the exit
 
 
 def test_make_source_registry_knows_every_contract_scheme() -> None:

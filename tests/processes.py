@@ -1,0 +1,90 @@
+"""`portal-gateway run` as a real child process, for signal and command-line tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import ROOT, config_text
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class GatewayProcess:
+    proc: asyncio.subprocess.Process
+    port: int
+    config: Path
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def write_config(self, upstream_url: str, **kwargs: Any) -> None:
+        text = config_text(upstream_url, **kwargs)
+        self.config.write_text(
+            text.replace("listen: 127.0.0.1:0", f"listen: 127.0.0.1:{self.port}")
+        )
+
+    async def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 30)
+
+    async def until(self, session: aiohttp.ClientSession, path: str, status: int) -> None:
+        """Poll `path` until it answers `status` (the first store read is jittered up to 1 s)."""
+        for _ in range(100):
+            async with session.get(self.url(path)) as resp:
+                if resp.status == status:
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{path} never answered {status}")
+
+    async def log(self) -> str:
+        assert self.proc.stderr is not None
+        return (await self.proc.stderr.read()).decode()
+
+
+@asynccontextmanager
+async def gateway_process(
+    upstream_url: str, tmp_path: Path, **kwargs: Any
+) -> AsyncIterator[GatewayProcess]:
+    """Start `python -m gateway run` on a free port and wait until it serves /_gateway/healthz."""
+    gateway = GatewayProcess(proc=None, port=free_port(), config=tmp_path / "run.yaml")  # type: ignore[arg-type]
+    gateway.write_config(upstream_url, **kwargs)
+    gateway.proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "run", "--config", str(gateway.config),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(gateway.url("/_gateway/healthz")) as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("portal-gateway run did not start serving")
+        yield gateway
+    finally:
+        if gateway.proc.returncode is None:
+            gateway.proc.kill()
+            await gateway.proc.wait()
