@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --cov=gateway --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 run: $(STAMP)
 	$(BIN)/portal-gateway run --config config/gateway.yaml

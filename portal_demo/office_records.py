@@ -70,6 +70,7 @@ async def save_family(request: web.Request) -> web.Response:
     return redirect("/office/families?done=family")
 
 
+_NONE = '<p class="muted">No requests yet.</p>'
 _STATUSES: list[tuple[object, str]] = [(s, s) for s in ("active", "dropped", "transferred")]
 
 
@@ -127,7 +128,7 @@ async def enrollments(request: web.Request, message: str | None = None) -> web.R
     body = (
         error(message)
         + f"<section><h2>All enrollments</h2>{listing}</section>"
-        + f"<section><h2>Requests from families</h2>{reqs}</section>"
+        + f"<section><h2>Requests from families</h2>{reqs if '<td>' in reqs else _NONE}</section>"
         + '<form class="card" method="post"><h2>New enrollment</h2>'
         '<input type="hidden" name="action" value="enrollment">'
         + field("Student", "student", select("student", students))
