@@ -21,6 +21,7 @@ from gateway.config import ProxyConfig, Upstream
 from gateway.headers import Headers, decode_raw, response_headers
 from gateway.live import LiveConnections
 from gateway.responses import error_response
+from gateway.values import mask_secrets, mask_url
 
 log = logging.getLogger("gateway.proxy")
 
@@ -136,8 +137,8 @@ class Forwarder:
         log.warning(
             "upstream %s (%s): %s [request %s]",
             ex.upstream.name,
-            ex.upstream.url,
-            why,
+            mask_url(ex.upstream.url),
+            mask_secrets(why, ex.upstream.url),
             ex.request_id,
         )
         return error_response(ex.request, status, ex.request_id)
@@ -221,7 +222,7 @@ class Forwarder:
             log.warning(
                 "upstream %s (%s): response cut short: %s [request %s]",
                 ex.upstream.name,
-                ex.upstream.url,
+                mask_url(ex.upstream.url),
                 type(exc).__name__,
                 ex.request_id,
             )

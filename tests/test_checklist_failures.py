@@ -263,3 +263,13 @@ async def test_36_expect_100_continue_completes_against_an_upstream_that_never_s
     assert final.body == b"created"
     assert seen.body == b"hello"
     assert seen.header("expect") == []
+
+
+async def test_upstream_credentials_never_reach_the_log(
+    gateway: Callable[..., Awaitable[Gateway]], caplog: pytest.LogCaptureFixture
+) -> None:
+    gw = await gateway("http://svc:s3cr3t-pass@127.0.0.1:1")
+    async with gw.client.get("/office/x") as resp:
+        assert resp.status == 502
+    assert "svc:***@127.0.0.1:1" in caplog.text
+    assert "s3cr3t-pass" not in caplog.text
