@@ -89,6 +89,7 @@ class Poller:
             maxsize=1, ttl=cfg.max_stale or FOREVER, timer=lambda: self.wall() + self._offset
         )
         self._previous: Reading | None = None
+        self._restored_success_at: float | None = None
         self._failing = False
         self._inflight: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +104,7 @@ class Poller:
             return
         self.state.last_disabled_at = saved.last_disabled_at
         self.state.last_success_at = saved.last_success_at
+        self._restored_success_at = saved.last_success_at
         age = self.wall() - saved.last_success_at
         if self.cfg.max_stale is not None and age > self.cfg.max_stale:
             log.warning("state file %s is older than max_stale; not used", self.cfg.state_file)
@@ -204,13 +206,23 @@ class Poller:
             if previous is None or previous.enabled or reading.changed_at != previous.changed_at:
                 return reading.changed_at if reading.changed_at is not None else now
             return None
-        if (
-            previous is not None
-            and reading.changed_at is not None
-            and previous.changed_at is not None
-            and reading.changed_at > previous.changed_at
-            and previous.enabled
-        ):
+        if reading.changed_at is None:
+            return None
+        if previous is None:
+            # SECURITY: first sight of the store, nothing remembered: the setting last changed
+            # *to* enabled at changed_at, so it may have been off before then. Sessions older
+            # than that cannot be told from ones that lived through a disable; they log in again.
+            return reading.changed_at
+        if previous.changed_at is None:
+            # Restored from the state file: a change since our last good read means the portal
+            # was switched off and on again while this process was not watching.
+            restored = self._restored_success_at
+            return (
+                reading.changed_at
+                if restored is not None and reading.changed_at > restored
+                else None
+            )
+        if reading.changed_at > previous.changed_at and previous.enabled:
             # Disabled and re-enabled between two polls: a disable happened; honour it.
             return reading.changed_at
         return None

@@ -215,7 +215,7 @@ async def test_a_disable_between_two_polls_is_not_missed() -> None:
     source = MemorySource(True, changed_at=100.0)
     poller, _ = make(source)
     await poller.refresh()
-    assert poller.state.last_disabled_at is None
+    assert poller.state.last_disabled_at == 100.0  # first sight: bounded by the change time
     # Staff disabled and re-enabled within one TTL: the store's change time moved.
     source.set(True, changed_at=160.0)
     await poller.refresh()
@@ -275,3 +275,42 @@ async def test_corrupt_state_file_is_ignored(
         assert poller.state.enabled
     finally:
         await poller.stop()
+
+
+async def test_first_sight_of_an_enabled_store_bounds_old_sessions_by_its_change_time() -> None:
+    source = MemorySource(True, changed_at=500.0)
+    poller, _ = make(source)
+    await poller.refresh()
+    # The setting last changed to "enabled" at 500: whatever came before may have been a
+    # disable this process never saw, so sessions older than 500 must log in again.
+    assert poller.state.last_disabled_at == 500.0
+    await poller.refresh()
+    assert poller.state.last_disabled_at == 500.0
+
+
+async def test_a_disable_while_the_process_was_down_is_not_missed(tmp_path: Path) -> None:
+    state = tmp_path / "portal.json"
+    state.write_text(
+        json.dumps({"enabled": True, "last_disabled_at": None, "last_success_at": 1000.0})
+    )
+    # Staff switched off and on again at 1500, while no gateway process was watching.
+    changed = MemorySource(True, changed_at=1500.0)
+    poller, _ = make(changed, Clock(2000.0), state_file=str(state))
+    await poller.start()
+    try:
+        await poller.refresh()
+        assert poller.state.last_disabled_at == 1500.0
+    finally:
+        await poller.stop()
+    # Nothing changed while it was down: nothing is invented.
+    state.write_text(
+        json.dumps({"enabled": True, "last_disabled_at": None, "last_success_at": 1000.0})
+    )
+    same = MemorySource(True, changed_at=900.0)
+    again, _ = make(same, Clock(2000.0), state_file=str(state))
+    await again.start()
+    try:
+        await again.refresh()
+        assert again.state.last_disabled_at is None
+    finally:
+        await again.stop()
