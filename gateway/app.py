@@ -25,7 +25,18 @@ from gateway.headers import (
     values,
     via_has_loop,
 )
-from gateway.keys import CONFIG, GAUGES, LIVE, METRICS, POLLER, READY, SESSION
+from gateway.keys import (
+    CONFIG,
+    DRAINING,
+    GAUGES,
+    LIVE,
+    METRICS,
+    POLLER,
+    READY,
+    SESSION,
+    SOCKETS,
+    Draining,
+)
 from gateway.live import LiveConnections
 from gateway.observability import Metrics, access_log
 from gateway.proxy import Exchange, Forwarder, RelayResponse, make_session
@@ -172,6 +183,7 @@ class Gateway:
                 request_id=rid,
                 on_response=ctx.on_response,
                 live=self.app[LIVE] if route.portal == "customer" else None,
+                sockets=self.app[SOCKETS],
             )
             if _is_websocket(request):
                 reason = "websocket"
@@ -215,11 +227,13 @@ def create_app(
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app[LIVE] = LiveConnections()
+    app[SOCKETS] = LiveConnections()
+    app[DRAINING] = Draining()
     if poller is None:
         poller = Poller(make_source(config.settings), config.settings)
     app[POLLER] = poller
     state = poller.state
-    app[READY] = lambda: state.ready
+    app[READY] = lambda: state.ready and not app[DRAINING].active
     app[GAUGES] = lambda: {
         "portal_gateway_customer_portal_enabled": float(state.enabled),
         "portal_gateway_live_customer_connections": float(len(app[LIVE])),
@@ -271,6 +285,7 @@ def create_app(
             response.headers[hdrs.SERVER] = own_server
 
     app.on_response_prepare.append(name_our_answers)
+
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
     # Expect is answered by the forwarder (or never, when a rule answers first): aiohttp's

@@ -102,6 +102,8 @@ class ProxyConfig:
     connect_timeout: float = 5.0  # proxy_connect_timeout
     read_timeout: float = 60.0  # proxy_read_timeout
     header_timeout: float = 30.0  # client_header_timeout
+    drain_delay: float = 0.0  # on SIGTERM: readiness 503, still accepting, for this long
+    drain_timeout: float = 30.0  # then in-flight requests get this long to finish
     keepalive_timeout: float = 60.0  # upstream keepalive_timeout
     pool_size: int = 1000
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -166,6 +168,8 @@ PROXY_KEYS = (
     "connect_timeout",
     "read_timeout",
     "header_timeout",
+    "drain_delay",
+    "drain_timeout",
     "keepalive_timeout",
     "pool_size",
     "trusted_proxies",
@@ -559,6 +563,8 @@ def _parse_proxy(root: _Reader) -> ProxyConfig:
         connect_timeout=r.get("connect_timeout", _positive_duration, d.connect_timeout, DURATION),
         read_timeout=r.get("read_timeout", _positive_duration, d.read_timeout, DURATION),
         header_timeout=r.get("header_timeout", _positive_duration, d.header_timeout, DURATION),
+        drain_delay=r.get("drain_delay", parse_duration, d.drain_delay, DURATION),
+        drain_timeout=r.get("drain_timeout", _positive_duration, d.drain_timeout, DURATION),
         keepalive_timeout=r.get(
             "keepalive_timeout", _positive_duration, d.keepalive_timeout, DURATION
         ),

@@ -19,4 +19,14 @@ METRICS = web.AppKey("metrics", Metrics)
 READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready_check")
 GAUGES: web.AppKey[Callable[[], dict[str, float]]] = web.AppKey("gauges")
 LIVE = web.AppKey("live_customer_connections", LiveConnections)
+SOCKETS = web.AppKey("relayed_websockets", LiveConnections)
+
+
+class Draining:
+    """Set on SIGTERM: readiness turns 503 while in-flight requests finish."""
+
+    active = False
+
+
+DRAINING = web.AppKey("draining", Draining)
 POLLER = web.AppKey("poller", Poller)

@@ -124,6 +124,8 @@ class Exchange:
     on_response: Sequence[Callable[[web.StreamResponse], Awaitable[None]]] = ()
     # Where a customer exchange registers while it streams, so a disable can cut it.
     live: LiveConnections | None = None
+    # Every relayed WebSocket, so a shutdown can say 1001 to each.
+    sockets: LiveConnections | None = None
 
 
 class Forwarder:
@@ -274,12 +276,15 @@ class Forwarder:
         client_ws.headers["X-Request-ID"] = ex.request_id
         relay = WebSocketRelay(client_ws, upstream_ws)
         unregister = ex.live.add(relay.try_again_later) if ex.live is not None else None
+        forget = ex.sockets.add(relay.going_away) if ex.sockets is not None else None
         try:
             await client_ws.prepare(request)
             await relay.run()
         finally:
             if unregister:
                 unregister()
+            if forget:
+                forget()
             await upstream_ws.close()
         return client_ws
 
@@ -346,9 +351,19 @@ class WebSocketRelay:
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, aiohttp.ClientError):
                 await task
 
+    async def end(self, code: int, to_client: bytes, to_upstream: bytes) -> None:
+        await self._stop_pumps()
+        await self.client.close(code=code, message=to_client)
+        await self.upstream.close(code=code, message=to_upstream)
+
     async def try_again_later(self) -> None:
         """The portal was switched off: 1013 "Try Again Later" (RFC 6455 registry) both ways."""
-        await self._stop_pumps()
-        code = aiohttp.WSCloseCode.TRY_AGAIN_LATER
-        await self.client.close(code=code, message=b"try again later")
-        await self.upstream.close(code=code, message=b"customer portal disabled")
+        await self.end(
+            aiohttp.WSCloseCode.TRY_AGAIN_LATER, b"try again later", b"customer portal disabled"
+        )
+
+    async def going_away(self) -> None:
+        """The gateway is shutting down: 1001 "Going Away" both ways."""
+        await self.end(
+            aiohttp.WSCloseCode.GOING_AWAY, b"gateway shutting down", b"gateway shutting down"
+        )

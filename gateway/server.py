@@ -11,11 +11,10 @@ from aiohttp import web
 
 from gateway.app import GATEWAY, create_app
 from gateway.config import Config, ConfigError, load_config
+from gateway.keys import DRAINING, SOCKETS
 from gateway.protocol import GatewayRunner
 
 log = logging.getLogger("gateway")
-
-SHUTDOWN_TIMEOUT = 30.0
 
 
 def server_options(config: Config) -> dict[str, Any]:
@@ -34,7 +33,7 @@ def make_runner(app: web.Application, config: Config) -> web.AppRunner:
     return GatewayRunner(
         app,
         header_timeout=config.proxy.header_timeout,
-        shutdown_timeout=SHUTDOWN_TIMEOUT,
+        shutdown_timeout=config.proxy.drain_timeout,
         **server_options(config),
     )
 
@@ -73,8 +72,17 @@ async def serve(config: Config, *, config_path: str) -> int:
 
     loop.add_signal_handler(signal.SIGHUP, reload)
     await stop.wait()
+    proxy = config.proxy
+    # Readiness turns 503 first, so a load balancer stops sending; the listener keeps accepting
+    # for drain_delay while it notices. Then: no new connections, idle keep-alive connections
+    # closed, WebSockets told 1001, in-flight requests given drain_timeout to finish.
+    app[DRAINING].active = True
+    log.info("draining: readiness 503; still accepting for %ss", proxy.drain_delay)
+    await asyncio.sleep(proxy.drain_delay)
+    # Before aiohttp's own shutdown closes connections: open WebSockets get 1001, not a drop.
+    await app[SOCKETS].close_all()
     log.info(
-        "stopping: no new connections; in-flight requests have %ss to finish", SHUTDOWN_TIMEOUT
+        "stopping: no new connections; in-flight requests have %ss to finish", proxy.drain_timeout
     )
     await runner.cleanup()
     return 0

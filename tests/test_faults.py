@@ -204,3 +204,53 @@ def test_make_source_registry_knows_every_contract_scheme() -> None:
 
     assert set(REGISTRY) >= {"http", "https", "file", "sqlite", "postgresql", "mysql", "redis"}
     assert isinstance(make_source(SettingsConfig(source="memory://")), MemorySource)
+
+
+async def test_sigterm_drains_readiness_first_then_websockets_get_1001(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    """Checklist item 39: readiness 503 first, still accepting during drain_delay, streams
+    finish, WebSockets receive 1001, exit 0."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/ws"):
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            async for msg in ws:
+                await ws.send_str(msg.data)
+            return ws
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for i in range(10):
+            await response.write(f"part {i}\n".encode())
+            await asyncio.sleep(0.1)
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    upstream = await aiohttp_server(app)
+    drain = "proxy:\n  drain_delay: 700ms\n  drain_timeout: 10s\n"
+    async with (
+        gateway_process(f"http://127.0.0.1:{upstream.port}", tmp_path, extra=drain) as gateway,
+        aiohttp.ClientSession() as session,
+        session.ws_connect(gateway.url("/office/ws")) as ws,
+        session.get(gateway.url("/office/stream")) as stream,
+    ):
+        await ws.send_str("hello")
+        assert (await ws.receive()).data == "hello"
+        assert await stream.content.readline() == b"part 0\n"
+        gateway.proc.send_signal(signal.SIGTERM)
+        await gateway.until(session, "/_gateway/readyz", 503)
+        async with session.get(gateway.url("/office/during-drain")) as late:
+            assert late.status == 200  # still accepting during the pre-stop delay
+            await late.read()
+        closing = await asyncio.wait_for(ws.receive(), 10)
+        # The close frame on the wire says 1001 Going Away (the client's own close_code turns
+        # 1006 only because the exiting gateway does not wait for its reply).
+        assert (closing.type, closing.data, closing.extra) == (
+            aiohttp.WSMsgType.CLOSE,
+            1001,
+            "gateway shutting down",
+        )
+        assert (await stream.content.read()).count(b"part") == 9
+        assert await asyncio.wait_for(gateway.proc.wait(), 30) == 0
