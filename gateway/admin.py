@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
+from gateway.config import Config
+from gateway.decision import decide
 from gateway.keys import GAUGES, METRICS, READY
 from gateway.responses import error_response
 
 
 class Admin:
-    def __init__(self, app: web.Application) -> None:
+    def __init__(
+        self, app: web.Application, config: Callable[[], Config], enabled: Callable[[], bool]
+    ) -> None:
         self.app = app
+        self.config = config
+        self.enabled = enabled
 
     async def handle(
         self, request: web.Request, request_id: str, prefix: str
     ) -> web.StreamResponse:
         path = request.raw_path.partition("?")[0][len(prefix) :]
+        if path == "/decision":
+            # Forward-auth callers may ask with the original method; the answer never reads a body.
+            return decide(request, self.config(), self.enabled(), request_id)
         if request.method not in ("GET", "HEAD"):
             return error_response(request, 405, request_id)
         if path == "/healthz":

@@ -73,7 +73,7 @@ class Gateway:
         self.session_key = session_key
         self.rules = rule_factory(self.config)
         self.forwarder: Forwarder | None = None
-        self.admin = admin.Admin(app)
+        self.admin = admin.Admin(app, lambda: self.config, lambda: app[POLLER].state.enabled)
 
     def apply(self, new: Config) -> list[str]:
         """Swap in a re-read config (SIGHUP); returns the changes that still need a restart.
