@@ -29,7 +29,14 @@ class Reading:
 
 
 class SettingsSource(Protocol):
-    """A settings store. `read` raises SettingsUnavailable and nothing else."""
+    """A settings store, read by the poller every TTL (never on the request path).
+
+    `read` returns one `Reading` or raises `SettingsUnavailable("<description>: <why>")`, and
+    nothing else: connection errors, driver errors and values outside the contract all become
+    SettingsUnavailable, with any password masked. `read` may be cancelled (the poller wraps it
+    in `asyncio.timeout`) and must stay usable afterwards. `aclose` releases every connection,
+    session or engine the source opened; reading after it is not required to work.
+    """
 
     description: str  # the source URL with any password masked
 
@@ -81,7 +88,13 @@ REGISTRY: dict[str, str] = {
 
 
 def make_source(cfg: SettingsConfig) -> SettingsSource:
-    scheme = cfg.source.split(":", 1)[0].lower()
+    """The source for `cfg.source`, chosen by URL scheme (`postgresql+asyncpg` counts as
+    `postgresql`). Nothing connects here: the first `read` does. ValueError for an unknown
+    scheme (the config loader rejects those first, with the file and line)."""
+    scheme = cfg.source.split(":", 1)[0].split("+", 1)[0].lower() if ":" in cfg.source else ""
+    if scheme not in REGISTRY:
+        known = ", ".join(f"{name}://" for name in REGISTRY)
+        raise ValueError(f"unsupported settings source scheme {scheme!r}; expected one of {known}")
     module = importlib.import_module(REGISTRY[scheme])
     factory: Factory = module.create
     return factory(cfg)

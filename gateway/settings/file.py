@@ -15,20 +15,37 @@ from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
 
 
+def file_path(source: str) -> Path:
+    """`file:///abs/path`, `file://localhost/abs/path`, and `file://relative/path`."""
+    parts = urlsplit(source)
+    netloc = "" if parts.netloc.lower() == "localhost" else parts.netloc
+    return Path(unquote(netloc + parts.path))
+
+
 class FileSource:
+    """Reads the whole document at every poll (in a thread: a slow disk never stalls the loop).
+
+    `.json` is parsed as JSON, `.yaml`/`.yml` as YAML; any other name is tried as JSON, then
+    as YAML.
+    """
+
     def __init__(self, cfg: SettingsConfig) -> None:
-        parts = urlsplit(cfg.source)
-        # file:///abs/path and file://relative/path (netloc + path) are both accepted.
-        self.path = Path(unquote(parts.netloc + parts.path))
+        self.path = file_path(cfg.source)
         self.description = cfg.source
         self.field = cfg.field or "enabled"
         self.changed_at_field = cfg.changed_at_field
 
     def _load(self) -> Any:
         text = self.path.read_text(encoding="utf-8")
-        if self.path.suffix.lower() == ".json":
+        suffix = self.path.suffix.lower()
+        if suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)  # YAML is a superset of JSON
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return yaml.safe_load(text)
 
     async def read(self) -> Reading:
         try:
@@ -44,4 +61,5 @@ class FileSource:
 
 
 def create(cfg: SettingsConfig) -> FileSource:
+    """The `file://` source; nothing is opened until the first read."""
     return FileSource(cfg)

@@ -12,8 +12,18 @@ from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
 from gateway.values import mask_secrets, mask_url
 
+# A settings document is a few hundred bytes; a store answering megabytes is broken, and the
+# poller must not buffer whatever it is sent.
+MAX_BODY = 1024 * 1024
+
 
 class HttpSource:
+    """GET the URL with one long-lived session: 2xx and a JSON body, or a read error.
+
+    No cookie jar, no redirects, no proxy from the environment: the answer comes from the
+    configured URL or not at all.
+    """
+
     def __init__(self, cfg: SettingsConfig) -> None:
         self.url = cfg.source
         self.description = mask_url(cfg.source)
@@ -32,19 +42,35 @@ class HttpSource:
             )
         return self._session
 
+    async def _fetch(self) -> bytes:
+        async with self._client().get(self.url, allow_redirects=False) as resp:
+            # SECURITY: an error page, a redirect to a login page or an empty 204 is never a
+            # value; only a 2xx with a JSON body below is.
+            if not 200 <= resp.status < 300:
+                raise SettingsUnavailable(f"{self.description}: HTTP {resp.status}")
+            if (resp.content_length or 0) > MAX_BODY:
+                raise SettingsUnavailable(
+                    f"{self.description}: answer larger than {MAX_BODY} bytes"
+                )
+            body = bytearray()
+            async for chunk in resp.content.iter_chunked(65536):
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise SettingsUnavailable(
+                        f"{self.description}: answer larger than {MAX_BODY} bytes"
+                    )
+            return bytes(body)
+
     async def read(self) -> Reading:
         try:
-            async with self._client().get(self.url, allow_redirects=False) as resp:
-                if resp.status != 200:
-                    raise SettingsUnavailable(f"{self.description}: HTTP {resp.status}")
-                raw = await resp.read()
+            raw = await self._fetch()
         except SettingsUnavailable:
             raise
         except TimeoutError:
             raise SettingsUnavailable(
                 f"{self.description}: no answer within {self.timeout:g}s"
             ) from None
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
             why = mask_secrets(str(exc) or type(exc).__name__, self.url)
             raise SettingsUnavailable(f"{self.description}: {why}") from None
         try:
@@ -56,7 +82,9 @@ class HttpSource:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
 
 def create(cfg: SettingsConfig) -> HttpSource:
+    """The `http://` / `https://` source; the session is opened at the first read."""
     return HttpSource(cfg)

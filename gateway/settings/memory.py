@@ -9,6 +9,11 @@ from gateway.settings import Reading, SettingsUnavailable, parse_flag
 
 
 class MemorySource:
+    """A settable store: `set(value)`, `fail(message)`, `hang()`; `reads` counts every read.
+
+    Values go through `parse_flag` like any store's, so garbage is a read error here too.
+    """
+
     description = "memory://"
 
     def __init__(self, value: object = True, changed_at: float | None = None) -> None:
@@ -28,6 +33,7 @@ class MemorySource:
         self._resume.set()
 
     def hang(self) -> None:
+        """Reads wait (until the poller's timeout) until the next `set` or `fail`."""
         self._resume.clear()
 
     async def read(self) -> Reading:
@@ -42,4 +48,5 @@ class MemorySource:
 
 
 def create(cfg: SettingsConfig) -> MemorySource:
+    """A fresh `memory://` source, enabled until a test says otherwise."""
     return MemorySource()

@@ -1,11 +1,14 @@
 """The background poller: one read per TTL into a cachetools TTLCache; requests never wait.
 
-The gate reads `PortalState.enabled`, a plain attribute computed after every read attempt.
-Policy, in order:
+The gate reads `PortalState.enabled`, a value computed after every read attempt (never on the
+request path). Policy, in order:
   1. the last read failed and `on_error` forces a value -> that value;
   2. a good reading younger than `max_stale` is cached -> its value;
-  3. there never was one -> `cold_start` (default disabled: fail closed for customers);
+  3. no trusted value yet (nothing read, no fresh state file) -> `cold_start` (default
+     disabled: fail closed for customers);
   4. the last good reading is older than `max_stale` -> disabled.
+The TTLCache holds the last good reading for `max_stale` seconds (forever when unset) on the
+monotonic clock; an entry restored from the state file is back-dated by its wall-clock age.
 SECURITY: no branch turns the portal on because of an error, except `on_error: enabled`,
 which ops choose explicitly.
 """
@@ -36,30 +39,50 @@ class PortalState:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.enabled = False
-        self.ready = False
+        self._enabled = False
+        self._ready = False
         self.last_disabled_at: float | None = None
         self.last_error: str | None = None
         self.last_success_at: float | None = None
         self._subscribers: list[Callable[[bool], None]] = []
 
+    @property
+    def enabled(self) -> bool:
+        """The effective state for customers, after the on_error/cold_start/max_stale policy."""
+        # SECURITY: read-only from outside; only the poller's policy decides it.
+        return self._enabled
+
+    @property
+    def ready(self) -> bool:
+        """True once a read succeeded or the cold-start policy was applied."""
+        return self._ready
+
     def subscribe(self, callback: Callable[[bool], None]) -> Callable[[], None]:
-        """`callback(enabled)` runs whenever the effective state flips."""
+        """`callback(enabled)` runs on the loop whenever the effective state flips.
+
+        Returns a function that unsubscribes (calling it twice is harmless).
+        """
         self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
 
     def _set(self, enabled: bool) -> None:
-        if enabled == self.enabled:
+        self._ready = True
+        if enabled == self._enabled:
             return
-        self.enabled = enabled
+        self._enabled = enabled
         log.warning(
-            "customer portal %s (source %s)", "enabled" if enabled else "DISABLED", self.source
+            "customer portal %s (source %s)", "enabled" if enabled else "disabled", self.source
         )
         for callback in list(self._subscribers):
             try:
                 callback(enabled)
             except Exception:
-                log.exception("state subscriber failed")
+                log.exception("customer portal state subscriber failed")
 
 
 class Poller:
@@ -82,16 +105,17 @@ class Poller:
         self.sleep = sleep
         self.jitter = jitter or (lambda ttl: random.uniform(0, min(ttl, 1.0)))
         self.state = PortalState(source.description)
-        self._offset = 0.0
-        # The last good reading, kept for at most `max_stale` seconds (wall clock, so a value
-        # restored from the state file keeps its real age).
+        self._backdate = 0.0
         self._cache: TTLCache[str, Reading] = TTLCache(
-            maxsize=1, ttl=cfg.max_stale or FOREVER, timer=lambda: self.wall() + self._offset
+            maxsize=1, ttl=cfg.max_stale or FOREVER, timer=lambda: self.clock() - self._backdate
         )
+        # The last value this process knew (read, or restored from the state file even when
+        # too old to serve): the baseline against which a disable is detected.
         self._previous: Reading | None = None
+        self._trusted = False  # a good read, or a state file younger than max_stale
         self._restored_success_at: float | None = None
         self._failing = False
-        self._inflight: asyncio.Future[None] | None = None
+        self._inflight: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self.reads = 0
 
@@ -105,31 +129,39 @@ class Poller:
         self.state.last_disabled_at = saved.last_disabled_at
         self.state.last_success_at = saved.last_success_at
         self._restored_success_at = saved.last_success_at
-        age = self.wall() - saved.last_success_at
-        if self.cfg.max_stale is not None and age > self.cfg.max_stale:
-            log.warning("state file %s is older than max_stale; not used", self.cfg.state_file)
-            return
         reading = Reading(saved.enabled, None)
-        self._offset = -max(age, 0.0)  # the entry expires max_stale after the original read
+        self._previous = reading
+        age = max(self.wall() - saved.last_success_at, 0.0)
+        if self.cfg.max_stale is not None and age > self.cfg.max_stale:
+            log.warning(
+                "state file %s is older than max_stale (%.0fs); cold start policy applies",
+                self.cfg.state_file,
+                age,
+            )
+            return
+        self._backdate = age  # the entry expires max_stale after the original read
         try:
             self._cache[_KEY] = reading
         finally:
-            self._offset = 0.0
-        self._previous = reading
+            self._backdate = 0.0
+        self._trusted = True
 
     async def start(self) -> None:
         """Apply the state file or cold-start policy now, then poll in the background."""
+        if self._task is not None:
+            return
         self._restore()
         self._recompute()
-        self.state.ready = True
         self._task = asyncio.create_task(self._run(), name="settings-poller")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Cancel the background task and any read in flight, then close the source."""
+        for task in (self._task, self._inflight):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._inflight = None
         await self.source.aclose()
 
     async def _run(self) -> None:
@@ -144,8 +176,15 @@ class Poller:
     async def refresh(self) -> None:
         """One read now; concurrent callers share the read in flight. Never raises."""
         if self._inflight is None:
-            self._inflight = asyncio.ensure_future(self._read_once())
-            self._inflight.add_done_callback(lambda _: setattr(self, "_inflight", None))
+            task = asyncio.create_task(self._read_once(), name="settings-read")
+            self._inflight = task
+
+            def done(_: object) -> None:
+                if self._inflight is task:
+                    self._inflight = None
+
+            task.add_done_callback(done)
+        # A caller cancelled while waiting must not cancel the read the others share.
         await asyncio.shield(self._inflight)
 
     async def _read_once(self) -> None:
@@ -157,7 +196,7 @@ class Poller:
             self._failed(f"{self.source.description}: no answer within {self.cfg.timeout:g}s")
         except SettingsUnavailable as exc:
             self._failed(str(exc))
-        except Exception as exc:  # a source bug must not kill the poller
+        except Exception as exc:  # a source bug must not kill the poller; no text: may leak
             self._failed(f"{self.source.description}: {type(exc).__name__}")
         else:
             self._succeeded(reading)
@@ -165,7 +204,7 @@ class Poller:
 
     def _failed(self, why: str) -> None:
         if why != self.state.last_error:
-            log.error("settings read failed: %s (policy: %s)", why, self.cfg.on_error)
+            log.error("settings read failed: %s (on_error: %s)", why, self.cfg.on_error)
         self.state.last_error = why
         self._failing = True
 
@@ -182,6 +221,7 @@ class Poller:
             self.state.last_disabled_at = max(self.state.last_disabled_at or 0.0, disabled_at)
         self._cache[_KEY] = reading
         self._previous = reading
+        self._trusted = True
         old_success = self.state.last_success_at
         self.state.last_success_at = now
         if (
@@ -196,16 +236,16 @@ class Poller:
     def _disable_moment(
         self, previous: Reading | None, reading: Reading, now: float
     ) -> float | None:
+        """When the store was last disabled, if this reading reveals a disable not yet recorded."""
+        stamp = reading.changed_at if reading.changed_at is not None else now
         if not reading.enabled:
-            if (
-                previous is None
-                and self.state.last_disabled_at is not None
-                and reading.changed_at is None
-            ):
-                return None  # restored after a restart: the disable was already recorded
-            if previous is None or previous.enabled or reading.changed_at != previous.changed_at:
-                return reading.changed_at if reading.changed_at is not None else now
-            return None
+            if previous is None or previous.enabled or self.state.last_disabled_at is None:
+                # SECURITY: a disable seen for the first time, even at the very first read,
+                # invalidates every session from before it.
+                return stamp
+            if reading.changed_at is not None and reading.changed_at != previous.changed_at:
+                return reading.changed_at  # off, on and off again between two polls
+            return None  # still disabled, already recorded
         if reading.changed_at is None:
             return None
         if previous is None:
@@ -230,13 +270,15 @@ class Poller:
     def _recompute(self) -> None:
         reading = self._cache.get(_KEY)
         if self._failing and self.cfg.on_error != "last-known":
+            # The only way an error can enable the portal: ops chose on_error: enabled.
             enabled = self.cfg.on_error == "enabled"
         elif reading is not None:
             enabled = reading.enabled
-        elif self._previous is None:
+        elif not self._trusted:
             enabled = self.cfg.cold_start == "enabled"
         else:
-            enabled = False  # the last good reading is older than max_stale
+            # SECURITY: the last good reading is older than max_stale: fail closed.
+            enabled = False
         self.state._set(enabled)
 
     def _save(self) -> None:

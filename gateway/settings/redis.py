@@ -14,6 +14,8 @@ from gateway.values import mask_secrets, mask_url
 
 
 class RedisSource:
+    """GET `key` (and `<key>:changed_at`, epoch seconds or ISO 8601, when set) in one MGET."""
+
     def __init__(self, cfg: SettingsConfig) -> None:
         self.url = cfg.source
         self.description = mask_url(cfg.source)
@@ -30,7 +32,8 @@ class RedisSource:
     async def read(self) -> Reading:
         try:
             value, changed = await self.client.mget([self.key, f"{self.key}:changed_at"])
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, ValueError) as exc:
+            # SECURITY: never show the password, whatever the client quotes.
             why = mask_secrets(str(exc) or type(exc).__name__, self.url)
             raise SettingsUnavailable(f"{self.description}: {why}") from None
         if value is None:
@@ -50,4 +53,5 @@ class RedisSource:
 
 
 def create(cfg: SettingsConfig) -> RedisSource:
+    """The `redis://` source; the client connects lazily, at the first read."""
     return RedisSource(cfg)

@@ -7,10 +7,10 @@ moment of the last disable.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.config import SettingsConfig
@@ -26,11 +26,19 @@ DRIVERS = {
 
 
 def engine_url(source: str) -> str:
+    """The SQLAlchemy URL: the contract's scheme with the asyncio driver this package ships."""
     scheme, rest = source.split(":", 1)
     return DRIVERS[scheme.split("+", 1)[0].lower()] + ":" + rest
 
 
 class SqlSource:
+    """Runs `query` on a small pooled engine; the first row is the answer.
+
+    Booleans arrive as bool, int or text depending on the database; `parse_flag` takes them
+    all. A second column, when present, is the change time: a timestamp (naive = UTC) or epoch
+    seconds.
+    """
+
     def __init__(self, cfg: SettingsConfig) -> None:
         self.url = cfg.source
         self.description = mask_url(cfg.source)
@@ -60,15 +68,22 @@ class SqlSource:
         try:
             async with self._connect().connect() as conn:
                 row = (await conn.execute(self.query)).first()
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            why = mask_secrets(str(getattr(exc, "orig", None) or exc).splitlines()[0], self.url)
+        except Exception as exc:  # driver errors come in many classes; all are read errors
+            cause = getattr(exc, "orig", None) or exc
+            lines = str(cause).splitlines()
+            # SECURITY: drivers quote the DSN in some messages; never show the password.
+            why = mask_secrets(lines[0] if lines else type(cause).__name__, self.url)
             raise SettingsUnavailable(f"{self.description}: {why}") from None
         if row is None:
             raise SettingsUnavailable(f"{self.description}: the query returned no row")
         enabled = parse_flag(row[0], self.description)
         changed_at = None
         if len(row) > 1 and row[1] is not None:
-            changed_at = parse_time(row[1], self.description)
+            stamp = row[1]
+            # PostgreSQL's EXTRACT(EPOCH FROM ...) and MySQL's UNIX_TIMESTAMP() give decimals.
+            changed_at = parse_time(
+                float(stamp) if isinstance(stamp, Decimal) else stamp, self.description
+            )
         return Reading(enabled, changed_at)
 
     async def aclose(self) -> None:
@@ -78,4 +93,5 @@ class SqlSource:
 
 
 def create(cfg: SettingsConfig) -> SqlSource:
+    """The `sqlite:///`, `postgresql://` or `mysql://` source; the engine opens at first read."""
     return SqlSource(cfg)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.config import SettingsConfig
+from gateway.settings import make_source
 from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
 from tests.conftest import Gateway, Upstream
@@ -42,6 +41,11 @@ class ManualSleep:
         self._wake.set()
         for _ in range(20):  # let the loop run its read and go back to sleep
             await asyncio.sleep(0)
+
+
+def effective(poller: Poller) -> bool:
+    """The state now (a call, so mypy does not carry a narrowed value across awaits)."""
+    return poller.state.enabled
 
 
 def make(source: MemorySource, clock: Clock | None = None, **cfg: Any) -> tuple[Poller, Clock]:
@@ -175,13 +179,13 @@ async def test_max_stale_turns_a_last_known_enabled_into_disabled() -> None:
     source.fail("down")
     clock.now += 20
     await poller.refresh()
-    assert poller.state.enabled  # shorter than max_stale: last-known
+    assert effective(poller) is True  # shorter than max_stale: last-known
     clock.now += 20
     await poller.refresh()
-    assert poller.state.enabled is False  # longer: fail closed
+    assert effective(poller) is False  # longer: fail closed
     source.set(True)
     await poller.refresh()
-    assert poller.state.enabled
+    assert effective(poller) is True
 
 
 async def test_subscribers_hear_transitions_only() -> None:
@@ -222,61 +226,6 @@ async def test_a_disable_between_two_polls_is_not_missed() -> None:
     assert poller.state.last_disabled_at == 160.0
 
 
-async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
-    state = tmp_path / "state" / "portal.json"
-    source = MemorySource(True)
-    poller, _ = make(source, state_file=str(state))
-    await poller.refresh()
-    source.set(False)
-    await poller.refresh()
-    assert json.loads(state.read_text()) == {
-        "enabled": False,
-        "last_disabled_at": 1000.0,
-        "last_success_at": 1000.0,
-    }
-    assert [p.name for p in state.parent.iterdir()] == ["portal.json"]  # no temporary left behind
-    # A new process whose store is unreachable at start: last-known disabled, same last disable.
-    dead = MemorySource(True)
-    dead.fail("unreachable")
-    again, _ = make(dead, Clock(2000.0), state_file=str(state), cold_start="enabled")
-    await again.start()
-    try:
-        assert again.state.enabled is False
-        assert again.state.last_disabled_at == 1000.0
-    finally:
-        await again.stop()
-
-
-async def test_state_file_older_than_max_stale_is_not_trusted(tmp_path: Path) -> None:
-    state = tmp_path / "portal.json"
-    state.write_text(
-        json.dumps({"enabled": True, "last_disabled_at": None, "last_success_at": 1000.0})
-    )
-    dead = MemorySource(True)
-    dead.fail("unreachable")
-    poller, _ = make(dead, Clock(5000.0), state_file=str(state), max_stale=60.0)
-    await poller.start()
-    try:
-        assert poller.state.enabled is False  # cold start (disabled), not the stale "enabled"
-    finally:
-        await poller.stop()
-
-
-async def test_corrupt_state_file_is_ignored(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    state = tmp_path / "portal.json"
-    state.write_text("{not json")
-    poller, _ = make(MemorySource(True), state_file=str(state))
-    await poller.start()
-    try:
-        assert "ignoring unreadable state file" in caplog.text
-        await poller.refresh()
-        assert poller.state.enabled
-    finally:
-        await poller.stop()
-
-
 async def test_first_sight_of_an_enabled_store_bounds_old_sessions_by_its_change_time() -> None:
     source = MemorySource(True, changed_at=500.0)
     poller, _ = make(source)
@@ -288,29 +237,103 @@ async def test_first_sight_of_an_enabled_store_bounds_old_sessions_by_its_change
     assert poller.state.last_disabled_at == 500.0
 
 
-async def test_a_disable_while_the_process_was_down_is_not_missed(tmp_path: Path) -> None:
-    state = tmp_path / "portal.json"
-    state.write_text(
-        json.dumps({"enabled": True, "last_disabled_at": None, "last_success_at": 1000.0})
-    )
-    # Staff switched off and on again at 1500, while no gateway process was watching.
-    changed = MemorySource(True, changed_at=1500.0)
-    poller, _ = make(changed, Clock(2000.0), state_file=str(state))
+async def test_the_state_is_read_only_and_ready_after_the_first_read() -> None:
+    poller, _ = make(MemorySource(True))
+    assert (poller.state.ready, effective(poller)) == (False, False)
+    await poller.refresh()
+    assert (poller.state.ready, effective(poller)) == (True, True)
+    with pytest.raises(AttributeError):
+        poller.state.enabled = False  # type: ignore[misc]
+
+
+async def test_stop_cancels_a_hanging_read_and_closes_the_source() -> None:
+    source = MemorySource(True)
+    source.hang()
+    poller, _ = make(source, timeout=60.0)
     await poller.start()
+    read = asyncio.create_task(poller.refresh())
+    await asyncio.sleep(0)
+    await poller.stop()
+    with pytest.raises(asyncio.CancelledError):
+        await read
+    assert poller.state.enabled is False
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("settings")] == []
+
+
+@pytest.mark.parametrize(("changed_at", "expected"), [(None, 1000.0), (400.0, 400.0)])
+async def test_a_store_disabled_at_the_first_read_still_records_the_disable(
+    changed_at: float | None, expected: float
+) -> None:
+    poller, _ = make(MemorySource(False, changed_at=changed_at))
+    await poller.refresh()
+    # SECURITY: sessions from before this process started are invalidated too.
+    assert poller.state.last_disabled_at == expected
+    await poller.refresh()
+    assert poller.state.last_disabled_at == expected
+
+
+async def test_unsubscribe_and_a_failing_subscriber(caplog: pytest.LogCaptureFixture) -> None:
+    source = MemorySource(True)
+    poller, _ = make(source)
+    heard: list[bool] = []
+
+    def broken(enabled: bool) -> None:
+        raise RuntimeError("subscriber bug")
+
+    poller.state.subscribe(broken)
+    unsubscribe = poller.state.subscribe(heard.append)
+    await poller.refresh()
+    source.set(False)
+    await poller.refresh()
+    unsubscribe()
+    unsubscribe()  # twice is harmless
+    source.set(True)
+    await poller.refresh()
+    assert heard == [True, False]
+    assert poller.state.enabled
+    assert "customer portal state subscriber failed" in caplog.text
+
+
+async def test_transitions_and_errors_are_logged_without_the_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="gateway.settings")
+    source = MemorySource(True)
+    poller, _ = make(source)
+    await poller.refresh()
+    source.set(False)
+    await poller.refresh()
+    transitions = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage() for r in transitions] == [
+        "customer portal enabled (source memory://)",
+        "customer portal disabled (source memory://)",
+    ]
+    assert all(r.name == "gateway.settings" for r in transitions)
+
+    cfg = SettingsConfig(source="http://ops:s3cret@127.0.0.1:1/s", field="enabled", timeout=1.0)
+
+    http = Poller(make_source(cfg), cfg, jitter=lambda ttl: 0.0)
     try:
-        await poller.refresh()
-        assert poller.state.last_disabled_at == 1500.0
+        await http.refresh()
     finally:
-        await poller.stop()
-    # Nothing changed while it was down: nothing is invented.
-    state.write_text(
-        json.dumps({"enabled": True, "last_disabled_at": None, "last_success_at": 1000.0})
-    )
-    same = MemorySource(True, changed_at=900.0)
-    again, _ = make(same, Clock(2000.0), state_file=str(state))
-    await again.start()
-    try:
-        await again.refresh()
-        assert again.state.last_disabled_at is None
-    finally:
-        await again.stop()
+        await http.stop()
+    assert http.state.last_error is not None
+    assert http.state.last_error.startswith("http://ops:***@127.0.0.1:1/s: ")
+    assert http.state.source == "http://ops:***@127.0.0.1:1/s"
+    assert "s3cret" not in caplog.text
+    assert "settings read failed: http://ops:***@127.0.0.1:1/s" in caplog.text
+
+
+async def test_a_thousand_concurrent_readers_never_reach_the_store() -> None:
+    source = MemorySource(True)
+    poller, _ = make(source)
+    await poller.refresh()
+
+    async def reader() -> bool:
+        await asyncio.sleep(0)
+        return poller.state.enabled
+
+    source.hang()  # even with the store hanging, every reader answers at once
+    results = await asyncio.gather(*(reader() for _ in range(1000)))
+    assert results == [True] * 1000
+    assert source.reads == 1

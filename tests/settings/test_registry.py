@@ -1,0 +1,118 @@
+"""The package's core: the contract's flag values, and the source registry by URL scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.config import SettingsConfig
+from gateway.settings import REGISTRY, SettingsUnavailable, make_source, parse_flag
+from gateway.settings.file import FileSource
+from gateway.settings.http import HttpSource
+from gateway.settings.memory import MemorySource
+from gateway.settings.redis import RedisSource
+from gateway.settings.sql import SqlSource
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (1, True),
+        ("true", True),
+        ("TRUE", True),
+        (" ON ", True),
+        ("yes", True),
+        ("1", True),
+        (b"1", True),
+        (b" true\n", True),
+        (False, False),
+        (0, False),
+        ("false", False),
+        ("Off", False),
+        ("no", False),
+        ("0", False),
+        (b"0", False),
+        (b"off", False),
+    ],
+)
+def test_parse_flag_values(value: object, expected: bool) -> None:
+    assert parse_flag(value) is expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        " ",
+        "0.0",
+        "2",
+        2,
+        -1,
+        0.5,
+        1.0,
+        "disabled",
+        "enabled",
+        "n",
+        "y",
+        [],
+        [True],
+        {},
+        {"enabled": True},
+        "<html><body>true</body></html>",
+        b"\xff",
+        b"",
+    ],
+)
+def test_parse_flag_rejects_everything_else(value: object) -> None:
+    # SECURITY: none of these may become a state, however "truthy" or "falsy" Python finds them.
+    with pytest.raises(SettingsUnavailable, match=r"^value: (expected true/false, |not UTF-8)"):
+        parse_flag(value)
+
+
+def test_parse_flag_shortens_what_it_quotes() -> None:
+    with pytest.raises(SettingsUnavailable) as info:
+        parse_flag("<html>" + "x" * 500, "http://store/s")
+    assert str(info.value).startswith("http://store/s: expected true/false")
+    assert len(str(info.value)) < 160
+
+
+@pytest.mark.parametrize(
+    ("source", "options", "kind"),
+    [
+        ("http://store/s", {"field": "enabled"}, HttpSource),
+        ("HTTPS://store/s", {"field": "enabled"}, HttpSource),
+        ("file:///srv/s.yaml", {"field": "enabled"}, FileSource),
+        ("sqlite:///s.db", {"query": "SELECT 1"}, SqlSource),
+        ("postgresql://u:pw@db/x", {"query": "SELECT 1"}, SqlSource),
+        ("postgresql+asyncpg://db/x", {"query": "SELECT 1"}, SqlSource),
+        ("mysql://root@db/x", {"query": "SELECT 1"}, SqlSource),
+        ("redis://:pw@cache:6379/0", {"key": "k"}, RedisSource),
+        ("memory://", {}, MemorySource),
+    ],
+)
+async def test_make_source_by_scheme_connects_nothing_and_masks(
+    source: str, options: dict[str, Any], kind: type
+) -> None:
+    made = make_source(SettingsConfig(source=source, **options))
+    try:
+        assert isinstance(made, kind)
+        assert ":pw@" not in made.description
+    finally:
+        await made.aclose()
+
+
+@pytest.mark.parametrize("source", ["ftp://x/y", "consul://x", "no-scheme", ""])
+def test_make_source_refuses_unknown_schemes(source: str) -> None:
+    with pytest.raises(
+        ValueError, match=r"^unsupported settings source scheme .*; expected one of"
+    ):
+        make_source(SettingsConfig(source=source))
+
+
+def test_every_scheme_the_config_accepts_has_a_source() -> None:
+    from gateway.config import SOURCE_SCHEMES
+
+    assert set(SOURCE_SCHEMES) == set(REGISTRY)
