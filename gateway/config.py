@@ -9,16 +9,31 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from gateway import hosts as hostnames
 from gateway.paths import PathRejected, route_segments
 from gateway.values import parse_duration, parse_size
-from gateway.yamlnodes import ConfigError, ConfigIssue, Errors, Node, check_keys, load_nodes
+from gateway.yamlnodes import (
+    DURATION,
+    SIZE,
+    ConfigError,
+    ConfigIssue,
+    Errors,
+    Node,
+    Reader,
+    as_bool,
+    as_str,
+    check_keys,
+    choice,
+    load_nodes,
+    mapping,
+    positive_duration,
+    positive_int,
+)
 
 __all__ = [
     "UNAVAILABLE_MESSAGE",
@@ -185,110 +200,7 @@ _METHOD = re.compile(r"^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$")
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~*?\[\]-]+$")
 
 
-class _Reader:
-    """Typed accessors over a mapping node that record located errors instead of raising."""
-
-    def __init__(self, node: Node, path: str, errors: Errors) -> None:
-        self.node, self.path, self.errors = node, path, errors
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def at(self, name: str) -> Node | None:
-        value = self.node.value.get(name)
-        assert value is None or isinstance(value, Node)
-        return value
-
-    def get(self, name: str, convert: Callable[[object], T], default: T, expected: str) -> T:
-        child = self.at(name)
-        if child is None or child.value is None:
-            return default
-        try:
-            return convert(child.value)
-        except (ValueError, TypeError):
-            self.errors.add(child, self.key(name), f"expected {expected}, got {child.value!r}")
-            return default
-
-    def require(self, name: str, convert: Callable[[object], T], expected: str) -> T | None:
-        child = self.at(name)
-        if child is None or child.value is None:
-            self.errors.add(self.node, self.key(name), f"required ({expected})")
-            return None
-        try:
-            return convert(child.value)
-        except (ValueError, TypeError):
-            self.errors.add(child, self.key(name), f"expected {expected}, got {child.value!r}")
-            return None
-
-    def strings(self, name: str, default: tuple[str, ...]) -> tuple[tuple[str, Node], ...] | None:
-        child = self.at(name)
-        if child is None or child.value is None:
-            return tuple((s, self.node) for s in default)
-        items = [child] if isinstance(child.value, str) else child.value
-        if not isinstance(items, list):
-            self.errors.add(
-                child, self.key(name), f"expected a list of strings, got {child.value!r}"
-            )
-            return None
-        out = []
-        for i, item in enumerate(items):
-            if not isinstance(item.value, str) or not item.value:
-                self.errors.add(
-                    item, f"{self.key(name)}[{i}]", f"expected a string, got {item.value!r}"
-                )
-                continue
-            out.append((item.value, item))
-        return tuple(out)
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError
-    return value
-
-
-def _choice(*choices: str) -> Callable[[object], Any]:
-    def convert(value: object) -> str:
-        if value not in choices:
-            raise ValueError
-        return str(value)
-
-    return convert
-
-
-def _positive_int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError
-    return value
-
-
-def _bool(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError
-    return value
-
-
-def _positive_duration(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError
-    return seconds
-
-
-DURATION = 'seconds (2, "2s", "500ms")'
-SIZE = 'a size in bytes (1048576, "512k", "10m")'
-
-
-def _mapping(node: Node | None, key: str, errors: Errors) -> Node | None:
-    if node is None or node.value is None:
-        return None
-    if not isinstance(node.value, dict):
-        errors.add(node, key, f"expected a mapping, got {node.value!r}")
-        return None
-    return node
-
-
-def _parse_listen(root: _Reader) -> tuple[str, int]:
+def _parse_listen(root: Reader) -> tuple[str, int]:
     child = root.at("listen")
     raw = "127.0.0.1:8080" if child is None else child.value
     if isinstance(raw, int) and not isinstance(raw, bool):
@@ -300,8 +212,8 @@ def _parse_listen(root: _Reader) -> tuple[str, int]:
     return (m.group(1) or m.group(2) or "0.0.0.0"), int(m.group(3))
 
 
-def _parse_upstreams(root: _Reader) -> dict[str, Upstream]:
-    node = _mapping(root.at("upstreams"), "upstreams", root.errors)
+def _parse_upstreams(root: Reader) -> dict[str, Upstream]:
+    node = mapping(root.at("upstreams"), "upstreams", root.errors)
     if node is None:
         root.errors.add(
             root.at("upstreams") or root.node, "upstreams", "required: name -> base URL"
@@ -330,14 +242,14 @@ def _parse_upstreams(root: _Reader) -> dict[str, Upstream]:
     return out
 
 
-def _parse_settings(root: _Reader) -> SettingsConfig:
-    node = _mapping(root.at("settings"), "settings", root.errors)
+def _parse_settings(root: Reader) -> SettingsConfig:
+    node = mapping(root.at("settings"), "settings", root.errors)
     if node is None:
         root.errors.add(root.at("settings") or root.node, "settings.source", "required")
         return SettingsConfig(source="memory://")
     check_keys(node, SETTINGS_KEYS, "settings", root.errors)
-    r = _Reader(node, "settings", root.errors)
-    source = r.require("source", _str, "a URL") or "memory://"
+    r = Reader(node, "settings", root.errors)
+    source = r.require("source", as_str, "a URL") or "memory://"
     scheme = source.split(":", 1)[0].lower() if ":" in source else ""
     if scheme not in SOURCE_SCHEMES:
         r.errors.add(
@@ -346,9 +258,9 @@ def _parse_settings(root: _Reader) -> SettingsConfig:
             f"unsupported scheme {scheme!r}; expected one of {', '.join(SOURCE_SCHEMES[:-1])}",
         )
     base = scheme.split("+", 1)[0]
-    fld = r.get("field", _str, None, "a dotted field name")
-    query = r.get("query", _str, None, "an SQL query")
-    key = r.get("key", _str, None, "a Redis key")
+    fld = r.get("field", as_str, None, "a dotted field name")
+    query = r.get("query", as_str, None, "an SQL query")
+    key = r.get("key", as_str, None, "a Redis key")
     if base in ("http", "https", "file") and fld is None:
         r.errors.add(node, "settings.field", f"required for {base}:// sources (e.g. enabled)")
     if base in ("sqlite", "postgresql", "mysql") and query is None:
@@ -358,28 +270,28 @@ def _parse_settings(root: _Reader) -> SettingsConfig:
     for name, wanted in (("query", ("sqlite", "postgresql", "mysql")), ("key", ("redis",))):
         if r.at(name) is not None and base not in wanted:
             r.errors.add(r.at(name), f"settings.{name}", f"only used by {'/'.join(wanted)} sources")
-    ttl = r.get("ttl", _positive_duration, 2.0, DURATION)
-    timeout = r.get("timeout", _positive_duration, min(1.5, ttl), DURATION)
-    max_stale = r.get("max_stale", _positive_duration, None, DURATION)
+    ttl = r.get("ttl", positive_duration, 2.0, DURATION)
+    timeout = r.get("timeout", positive_duration, min(1.5, ttl), DURATION)
+    max_stale = r.get("max_stale", positive_duration, None, DURATION)
     return SettingsConfig(
         source=source,
         field=fld,
-        changed_at_field=r.get("changed_at_field", _str, None, "a dotted field name"),
+        changed_at_field=r.get("changed_at_field", as_str, None, "a dotted field name"),
         query=query,
         key=key,
         ttl=ttl,
         timeout=timeout,
         on_error=r.get(
             "on_error",
-            _choice("last-known", "enabled", "disabled"),
+            choice("last-known", "enabled", "disabled"),
             "last-known",
             "last-known | enabled | disabled",
         ),
         cold_start=r.get(
-            "cold_start", _choice("disabled", "enabled"), "disabled", "disabled | enabled"
+            "cold_start", choice("disabled", "enabled"), "disabled", "disabled | enabled"
         ),
         max_stale=max_stale,
-        state_file=r.get("state_file", _str, None, "a file path"),
+        state_file=r.get("state_file", as_str, None, "a file path"),
     )
 
 
@@ -391,17 +303,17 @@ def _parse_route(
         errors.add(item, path, f"expected a mapping, got {item.value!r}")
         return None
     check_keys(item, ROUTE_KEYS, path, errors)
-    r = _Reader(item, path, errors)
-    name = r.get("name", _str, f"route{index}", "a name")
+    r = Reader(item, path, errors)
+    name = r.get("name", as_str, f"route{index}", "a name")
     path = f"routes[{index}]"
-    upstream = r.require("upstream", _str, "an upstream name")
+    upstream = r.require("upstream", as_str, "an upstream name")
     if upstream is not None and upstreams and upstream not in upstreams:
         import difflib
 
         close = difflib.get_close_matches(upstream, list(upstreams), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         errors.add(r.at("upstream"), f"{path}.upstream", f"unknown upstream {upstream!r}{hint}")
-    portal = r.require("portal", _choice(*PORTALS), "customer | office | public")
+    portal = r.require("portal", choice(*PORTALS), "customer | office | public")
     paths = r.strings("paths", ("/",)) or ()
     segments = []
     for i, (p, node) in enumerate(paths):
@@ -433,7 +345,7 @@ def _parse_route(
 
 
 def _parse_routes(
-    root: _Reader, upstreams: dict[str, Upstream], admin_prefix: str
+    root: Reader, upstreams: dict[str, Upstream], admin_prefix: str
 ) -> tuple[Route, ...]:
     node = root.at("routes")
     if node is None or not isinstance(node.value, list) or not node.value:
@@ -475,10 +387,10 @@ def _load_page(page: str, config_file: str) -> tuple[Path | None, str]:
     return None, ""
 
 
-def _parse_customer_portal(root: _Reader) -> CustomerPortalConfig:
-    node = _mapping(root.at("customer_portal"), "customer_portal", root.errors) or Node({}, 1)
+def _parse_customer_portal(root: Reader) -> CustomerPortalConfig:
+    node = mapping(root.at("customer_portal"), "customer_portal", root.errors) or Node({}, 1)
     check_keys(node, PORTAL_KEYS, "customer_portal", root.errors)
-    r = _Reader(node, "customer_portal", root.errors)
+    r = Reader(node, "customer_portal", root.errors)
     defaults = CustomerPortalConfig()
     cookies = r.strings("session_cookies", defaults.session_cookies) or ()
     for i, (c, n) in enumerate(cookies):
@@ -500,7 +412,7 @@ def _parse_customer_portal(root: _Reader) -> CustomerPortalConfig:
     for i, (d, n) in enumerate(domains):
         if not hostnames.valid_name(d.lstrip(".")):
             r.errors.add(n, f"customer_portal.cookie_domains[{i}]", f"expected a domain, got {d!r}")
-    page = r.get("unavailable_page", _str, defaults.unavailable_page, "a file path")
+    page = r.get("unavailable_page", as_str, defaults.unavailable_page, "a file path")
     found, html = _load_page(page, root.errors.file)
     page_node = r.at("unavailable_page") or node
     if found is None:
@@ -511,9 +423,9 @@ def _parse_customer_portal(root: _Reader) -> CustomerPortalConfig:
             "customer_portal.unavailable_page",
             f"{page} does not contain the required sentence {UNAVAILABLE_MESSAGE!r}",
         )
-    key_text = r.get("session_key", _str, None, "a secret string")
+    key_text = r.get("session_key", as_str, None, "a secret string")
     env_name = r.get(
-        "session_key_env", _str, "PORTAL_GATEWAY_SESSION_KEY", "an environment variable name"
+        "session_key_env", as_str, "PORTAL_GATEWAY_SESSION_KEY", "an environment variable name"
     )
     if key_text is None:
         key_text = os.environ.get(env_name)
@@ -532,20 +444,20 @@ def _parse_customer_portal(root: _Reader) -> CustomerPortalConfig:
         cookie_domains=tuple(d for d, _ in domains),
         unavailable_page=str(found or page),
         unavailable_html=html,
-        retry_after=r.get("retry_after", _positive_int, defaults.retry_after, "whole seconds"),
+        retry_after=r.get("retry_after", positive_int, defaults.retry_after, "whole seconds"),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=key,
     )
 
 
 def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(_str(value), strict=False)
+    return ipaddress.ip_network(as_str(value), strict=False)
 
 
-def _parse_proxy(root: _Reader) -> ProxyConfig:
-    node = _mapping(root.at("proxy"), "proxy", root.errors) or Node({}, 1)
+def _parse_proxy(root: Reader) -> ProxyConfig:
+    node = mapping(root.at("proxy"), "proxy", root.errors) or Node({}, 1)
     check_keys(node, PROXY_KEYS, "proxy", root.errors)
-    r = _Reader(node, "proxy", root.errors)
+    r = Reader(node, "proxy", root.errors)
     d = ProxyConfig()
     trusted = []
     for i, (cidr, n) in enumerate(r.strings("trusted_proxies", ()) or ()):
@@ -553,29 +465,29 @@ def _parse_proxy(root: _Reader) -> ProxyConfig:
             trusted.append(_cidr(cidr))
         except ValueError:
             r.errors.add(n, f"proxy.trusted_proxies[{i}]", f"expected an IP or CIDR, got {cidr!r}")
-    via = r.get("via", _str, d.via, "a pseudonym token")
+    via = r.get("via", as_str, d.via, "a pseudonym token")
     if not re.match(r"^[A-Za-z0-9._-]+$", via):
         r.errors.add(
             r.at("via"), "proxy.via", f"expected a token (letters, digits, . _ -), got {via!r}"
         )
     return ProxyConfig(
         client_max_size=r.get("client_max_size", parse_size, d.client_max_size, SIZE),
-        connect_timeout=r.get("connect_timeout", _positive_duration, d.connect_timeout, DURATION),
-        read_timeout=r.get("read_timeout", _positive_duration, d.read_timeout, DURATION),
-        header_timeout=r.get("header_timeout", _positive_duration, d.header_timeout, DURATION),
+        connect_timeout=r.get("connect_timeout", positive_duration, d.connect_timeout, DURATION),
+        read_timeout=r.get("read_timeout", positive_duration, d.read_timeout, DURATION),
+        header_timeout=r.get("header_timeout", positive_duration, d.header_timeout, DURATION),
         drain_delay=r.get("drain_delay", parse_duration, d.drain_delay, DURATION),
-        drain_timeout=r.get("drain_timeout", _positive_duration, d.drain_timeout, DURATION),
+        drain_timeout=r.get("drain_timeout", positive_duration, d.drain_timeout, DURATION),
         keepalive_timeout=r.get(
-            "keepalive_timeout", _positive_duration, d.keepalive_timeout, DURATION
+            "keepalive_timeout", positive_duration, d.keepalive_timeout, DURATION
         ),
-        pool_size=r.get("pool_size", _positive_int, d.pool_size, "a whole number"),
+        pool_size=r.get("pool_size", positive_int, d.pool_size, "a whole number"),
         trusted_proxies=tuple(trusted),
         escaped_slashes=r.get(
-            "escaped_slashes", _choice("reject", "keep"), d.escaped_slashes, "reject | keep"
+            "escaped_slashes", choice("reject", "keep"), d.escaped_slashes, "reject | keep"
         ),
         via=via,
-        server_header=r.get("server_header", _str, None, "a string"),
-        emit_forwarded=r.get("emit_forwarded", _bool, d.emit_forwarded, "true or false"),
+        server_header=r.get("server_header", as_str, None, "a string"),
+        emit_forwarded=r.get("emit_forwarded", as_bool, d.emit_forwarded, "true or false"),
         websocket_max_message=r.get(
             "websocket_max_message", parse_size, d.websocket_max_message, SIZE
         ),
@@ -594,9 +506,9 @@ def parse_config(text: str, file: str) -> Config:
         errors.add(root_node, "(root)", "expected a mapping of top-level keys")
         errors.raise_if_any()
     check_keys(root_node, TOP_KEYS, "", errors)
-    root = _Reader(root_node, "", errors)
+    root = Reader(root_node, "", errors)
     host, port = _parse_listen(root)
-    admin_prefix = root.get("admin_prefix", _str, "/_gateway", "a path such as /_gateway")
+    admin_prefix = root.get("admin_prefix", as_str, "/_gateway", "a path such as /_gateway")
     if not re.match(r"^/[A-Za-z0-9._~-]+$", admin_prefix):
         errors.add(
             root.at("admin_prefix"),

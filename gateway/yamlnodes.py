@@ -8,11 +8,13 @@ problem in the file at once, so the config loader walks the composed node tree i
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+
+from gateway.values import parse_duration
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,109 @@ def check_keys(node: Node, allowed: Sequence[str], path: str, errors: Errors) ->
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         line = node.key_lines.get(key, child.line)
         errors.issues.append(ConfigIssue(errors.file, line, dotted, f"unknown key{hint}"))
+
+
+T = TypeVar("T")
+
+
+class Reader:
+    """Typed accessors over a mapping node that record located errors instead of raising."""
+
+    def __init__(self, node: Node, path: str, errors: Errors) -> None:
+        self.node, self.path, self.errors = node, path, errors
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def at(self, name: str) -> Node | None:
+        value = self.node.value.get(name)
+        assert value is None or isinstance(value, Node)
+        return value
+
+    def get(self, name: str, convert: Callable[[object], T], default: T, expected: str) -> T:
+        child = self.at(name)
+        if child is None or child.value is None:
+            return default
+        try:
+            return convert(child.value)
+        except (ValueError, TypeError):
+            self.errors.add(child, self.key(name), f"expected {expected}, got {child.value!r}")
+            return default
+
+    def require(self, name: str, convert: Callable[[object], T], expected: str) -> T | None:
+        child = self.at(name)
+        if child is None or child.value is None:
+            self.errors.add(self.node, self.key(name), f"required ({expected})")
+            return None
+        try:
+            return convert(child.value)
+        except (ValueError, TypeError):
+            self.errors.add(child, self.key(name), f"expected {expected}, got {child.value!r}")
+            return None
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[tuple[str, Node], ...] | None:
+        child = self.at(name)
+        if child is None or child.value is None:
+            return tuple((s, self.node) for s in default)
+        items = [child] if isinstance(child.value, str) else child.value
+        if not isinstance(items, list):
+            self.errors.add(
+                child, self.key(name), f"expected a list of strings, got {child.value!r}"
+            )
+            return None
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item.value, str) or not item.value:
+                self.errors.add(
+                    item, f"{self.key(name)}[{i}]", f"expected a string, got {item.value!r}"
+                )
+                continue
+            out.append((item.value, item))
+        return tuple(out)
+
+
+def as_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError
+    return value
+
+
+def choice(*choices: str) -> Callable[[object], Any]:
+    def convert(value: object) -> str:
+        if value not in choices:
+            raise ValueError
+        return str(value)
+
+    return convert
+
+
+def positive_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError
+    return value
+
+
+def as_bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0:
+        raise ValueError
+    return seconds
+
+
+DURATION = 'seconds (2, "2s", "500ms")'
+SIZE = 'a size in bytes (1048576, "512k", "10m")'
+
+
+def mapping(node: Node | None, key: str, errors: Errors) -> Node | None:
+    if node is None or node.value is None:
+        return None
+    if not isinstance(node.value, dict):
+        errors.add(node, key, f"expected a mapping, got {node.value!r}")
+        return None
+    return node
