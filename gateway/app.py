@@ -58,6 +58,13 @@ def _is_websocket(request: web.BaseRequest) -> bool:
     return request.method == hdrs.METH_GET and upgrade == "websocket" and "upgrade" in tokens
 
 
+def _on_admin_listener(request: web.BaseRequest, config: Config) -> bool:
+    if config.admin_listen is None or request.transport is None:
+        return False
+    local = request.transport.get_extra_info("sockname")
+    return bool(local) and int(local[1]) == config.admin_listen[1]
+
+
 class Gateway:
     """The one request handler: classify, run the route's rules, forward."""
 
@@ -128,11 +135,17 @@ class Gateway:
         route_name, reason = "-", "forwarded"
         response: web.StreamResponse | None = None
         try:
-            if request.raw_path == cfg.admin_prefix or request.raw_path.startswith(
+            is_admin = request.raw_path == cfg.admin_prefix or request.raw_path.startswith(
                 cfg.admin_prefix + "/"
-            ):
+            )
+            on_admin_listener = _on_admin_listener(request, cfg)
+            if is_admin or on_admin_listener:
                 route_name, reason = "admin", "admin"
-                response = await self.admin.handle(request, rid, cfg.admin_prefix)
+                if is_admin and on_admin_listener == (cfg.admin_listen is not None):
+                    response = await self.admin.handle(request, rid, cfg.admin_prefix)
+                else:
+                    # Reserved paths are never proxied, and the admin listener proxies nothing.
+                    response = error_response(request, 404, rid)
                 return response
             try:
                 classified = classify(request, cfg)

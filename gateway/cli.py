@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import logging
 import sys
 from collections.abc import Coroutine, Sequence
@@ -70,19 +69,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gateway.server import serve
+    from gateway.server import AddressInUse, serve
 
     config = _load(args.config)
     try:
         return _run_loop(serve(config, config_path=args.config))
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            print(
-                f"portal-gateway: {config.listen_host}:{config.listen_port} is already in use",
-                file=sys.stderr,
-            )
-            return 1
-        raise
+    except AddressInUse as exc:
+        print(f"portal-gateway: {exc}", file=sys.stderr)
+        return 1
 
 
 def _run_loop(main: Coroutine[Any, Any, int]) -> int:

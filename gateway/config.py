@@ -142,6 +142,8 @@ class Config:
     proxy: ProxyConfig = ProxyConfig()
     admin_prefix: str = "/_gateway"
     server_names: tuple[str, ...] = ()
+    # When set, the reserved endpoints answer only here, and this listener serves nothing else.
+    admin_listen: tuple[str, int] | None = None
 
 
 TOP_KEYS = (
@@ -152,6 +154,7 @@ TOP_KEYS = (
     "customer_portal",
     "proxy",
     "admin_prefix",
+    "admin_listen",
     "server_names",
 )
 SETTINGS_KEYS = (
@@ -200,14 +203,16 @@ _METHOD = re.compile(r"^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$")
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~*?\[\]-]+$")
 
 
-def _parse_listen(root: Reader) -> tuple[str, int]:
-    child = root.at("listen")
-    raw = "127.0.0.1:8080" if child is None else child.value
+def _parse_listen(
+    root: Reader, key: str = "listen", default: str = "127.0.0.1:8080"
+) -> tuple[str, int]:
+    child = root.at(key)
+    raw = default if child is None else child.value
     if isinstance(raw, int) and not isinstance(raw, bool):
         raw = f"127.0.0.1:{raw}"
     m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):(\d{1,5})$", str(raw))
     if not m or not 0 <= int(m.group(3)) < 65536:
-        root.errors.add(child, "listen", f"expected host:port (127.0.0.1:8080), got {raw!r}")
+        root.errors.add(child, key, f"expected host:port (127.0.0.1:8080), got {raw!r}")
         return "127.0.0.1", 8080
     return (m.group(1) or m.group(2) or "0.0.0.0"), int(m.group(3))
 
@@ -508,6 +513,9 @@ def parse_config(text: str, file: str) -> Config:
     check_keys(root_node, TOP_KEYS, "", errors)
     root = Reader(root_node, "", errors)
     host, port = _parse_listen(root)
+    admin_listen = (
+        _parse_listen(root, "admin_listen") if root.at("admin_listen") is not None else None
+    )
     admin_prefix = root.get("admin_prefix", as_str, "/_gateway", "a path such as /_gateway")
     if not re.match(r"^/[A-Za-z0-9._~-]+$", admin_prefix):
         errors.add(
@@ -537,6 +545,7 @@ def parse_config(text: str, file: str) -> Config:
         proxy=proxy,
         admin_prefix=admin_prefix,
         server_names=tuple(server_names),
+        admin_listen=admin_listen,
     )
 
 

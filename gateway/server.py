@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
 from typing import Any
@@ -15,6 +16,14 @@ from gateway.keys import DRAINING, SOCKETS
 from gateway.protocol import GatewayRunner
 
 log = logging.getLogger("gateway")
+
+
+class AddressInUse(Exception):
+    """A listener's address is taken; the CLI turns this into one line naming it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"{host}:{port} is already in use")
+        self.host, self.port = host, port
 
 
 def server_options(config: Config) -> dict[str, Any]:
@@ -43,11 +52,24 @@ async def serve(config: Config, *, config_path: str) -> int:
     runner = make_runner(app, config)
     await runner.setup()
     site = web.TCPSite(runner, config.listen_host, config.listen_port, reuse_address=True)
-    try:
-        await site.start()
-    except OSError:
-        await runner.cleanup()
-        raise
+    addresses = [(config.listen_host, config.listen_port)]
+    if config.admin_listen is not None:
+        addresses.append(config.admin_listen)
+    for host, port in addresses:
+        each = (
+            site
+            if (host, port) == addresses[0]
+            else web.TCPSite(runner, host, port, reuse_address=True)
+        )
+        try:
+            await each.start()
+        except OSError as exc:
+            await runner.cleanup()
+            if exc.errno == errno.EADDRINUSE:
+                raise AddressInUse(host, port) from None
+            raise
+    if config.admin_listen is not None:
+        log.info("reserved endpoints on http://%s:%s%s/", *config.admin_listen, config.admin_prefix)
     log.info(
         "portal-gateway listening on http://%s:%s (config %s)",
         config.listen_host,

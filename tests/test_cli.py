@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.conftest import ROOT, ServerFactory, config_text
-from tests.processes import ENV, gateway_process
+from tests.processes import ENV, free_port, gateway_process
 
 
 def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -204,3 +204,33 @@ async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
         log = await gateway.log()
     assert "settings.ttl: expected seconds" in log and "keeping the running config" in log
     assert "SIGHUP:" in log and "applied" in log
+
+
+async def test_admin_listen_keeps_the_reserved_endpoints_off_the_public_listener(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="upstream")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", hello)
+    upstream = await aiohttp_server(app)
+    admin_port = free_port()
+    async with (
+        gateway_process(
+            f"http://127.0.0.1:{upstream.port}",
+            tmp_path,
+            extra=f"admin_listen: 127.0.0.1:{admin_port}\n",
+        ) as gateway,
+        aiohttp.ClientSession() as session,
+    ):
+        admin = f"http://127.0.0.1:{admin_port}"
+        for url, status in (
+            (gateway.url("/_gateway/metrics"), 404),  # never on the public listener...
+            (gateway.url("/office/x"), 200),
+            (f"{admin}/_gateway/metrics", 200),  # ...only on the admin one,
+            (f"{admin}/office/x", 404),  # which proxies nothing
+        ):
+            async with session.get(url) as resp:
+                assert resp.status == status, url
+        assert await gateway.stop() == 0
