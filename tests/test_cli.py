@@ -7,13 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from tests.conftest import ROOT, ServerFactory, config_text
+from tests.conftest import ROOT, ServerFactory, Upstream, config_text
 from tests.processes import ENV, free_port, gateway_process
+
+StartUpstream = Callable[..., Awaitable[Upstream]]
 
 
 def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -115,20 +118,15 @@ async def test_status_speaks_the_office_portals_words(
 
 
 async def test_run_serves_and_stops_cleanly_on_sigterm(
-    aiohttp_server: ServerFactory, tmp_path: Path
+    upstream: StartUpstream, tmp_path: Path
 ) -> None:
-    async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="office page")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", hello)
-    upstream = await aiohttp_server(app)
-    async with gateway_process(f"http://127.0.0.1:{upstream.port}", tmp_path) as gateway:
+    up = await upstream()
+    async with gateway_process(up.url, tmp_path) as gateway:
         async with (
             aiohttp.ClientSession() as session,
             session.get(gateway.url("/office/x")) as resp,
         ):
-            assert (resp.status, await resp.text()) == (200, "office page")
+            assert (resp.status, await resp.text()) == (200, "upstream saw GET /office/x")
         assert await gateway.stop() == 0
 
 
@@ -170,15 +168,9 @@ def test_demo_names_a_busy_port_in_one_line(tmp_path: Path) -> None:
 
 
 async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
-    aiohttp_server: ServerFactory, tmp_path: Path
+    upstream: StartUpstream, tmp_path: Path
 ) -> None:
-    async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="upstream")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", hello)
-    upstream = await aiohttp_server(app)
-    upstream_url = f"http://127.0.0.1:{upstream.port}"
+    upstream_url = (await upstream()).url
 
     async def status(session: aiohttp.ClientSession, path: str) -> int:
         async with session.get(gateway.url(path)) as resp:
@@ -207,18 +199,13 @@ async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
 
 
 async def test_admin_listen_keeps_the_reserved_endpoints_off_the_public_listener(
-    aiohttp_server: ServerFactory, tmp_path: Path
+    upstream: StartUpstream, tmp_path: Path
 ) -> None:
-    async def hello(request: web.Request) -> web.Response:
-        return web.Response(text="upstream")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", hello)
-    upstream = await aiohttp_server(app)
+    up = await upstream()
     admin_port = free_port()
     async with (
         gateway_process(
-            f"http://127.0.0.1:{upstream.port}",
+            up.url,
             tmp_path,
             extra=f"admin_listen: 127.0.0.1:{admin_port}\n",
         ) as gateway,
