@@ -21,6 +21,7 @@ from gateway.server import make_runner
 from gateway.settings import SettingsSource, make_source
 from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
+from tests.rawhttp import connect, read_until_closed
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "static" / "unavailable.html"
@@ -157,6 +158,10 @@ class Gateway:
         await self.poller.refresh()
 
 
+StartUpstream = Callable[..., Awaitable[Upstream]]
+StartGateway = Callable[..., Awaitable[Gateway]]
+
+
 class GatewayTestServer(TestServer):
     """The test server runs the gateway exactly as `portal-gateway run` does (GatewayRunner)."""
 
@@ -201,17 +206,8 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
 
 async def raw_exchange(port: int, data: bytes, *, read_timeout: float = 5.0) -> bytes:
     """Send raw bytes to a server and read until it closes (or the timeout): for framing tests."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
+    async with connect(port) as (reader, writer):
         writer.write(data)
         await writer.drain()
-        chunks = []
-        try:
-            async with asyncio.timeout(read_timeout):
-                while chunk := await reader.read(65536):
-                    chunks.append(chunk)
-        except TimeoutError:
-            pass
-        return b"".join(chunks)
-    finally:
-        writer.close()
+        received, _ = await read_until_closed(reader, read_timeout)
+        return received

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 
-from tests.conftest import Gateway, Upstream
+from tests.conftest import StartGateway, StartUpstream
 from tests.rawhttp import (
     connect,
     parse_head,
@@ -18,9 +18,6 @@ from tests.rawhttp import (
     read_response,
     read_until_closed,
 )
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 
 # /admin is gated (customer portal, switched off); everything else is public and forwarded.
 ADMIN_ROUTES = """\

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.keys import SESSION
-from tests.conftest import Gateway, Upstream
+from tests.conftest import Gateway, StartGateway, StartUpstream
 from tests.rawhttp import (
     RawConnection,
     connect,
@@ -23,9 +23,6 @@ from tests.rawhttp import (
     read_response,
     read_until_closed,
 )
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 
 GET = b"GET /x HTTP/1.1\r\nHost: portal.example\r\n\r\n"
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp import web
 
-from tests.conftest import Gateway, Upstream
+from tests.conftest import StartGateway, StartUpstream
 from tests.rawhttp import (
     RawConnection,
     connect,
@@ -19,9 +19,6 @@ from tests.rawhttp import (
     read_until_closed,
     reply,
 )
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 
 GET = b"GET /x HTTP/1.1\r\nHost: portal.example\r\n\r\n"
 

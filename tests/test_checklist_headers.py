@@ -9,11 +9,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
-from tests.conftest import Gateway, Upstream
+from tests.conftest import StartGateway, StartUpstream
 from tests.rawhttp import connect, parse_head, raw_request, read_until_closed
 
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 AiohttpServer = Callable[..., Awaitable[TestServer]]
 
 TRUSTED_LOCAL = "proxy:\n  trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]\n"

@@ -16,11 +16,9 @@ from gateway.server import server_options
 from gateway.settings import make_source
 from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
-from tests.conftest import Gateway, Upstream, config_text
+from tests.conftest import StartGateway, StartUpstream, config_text
 from tests.rawhttp import raw_request
 
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 AiohttpServer = Callable[..., Awaitable[TestServer]]
 
 TRUSTED_LOCAL = "proxy:\n  trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]\n"

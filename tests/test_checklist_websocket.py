@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
-from tests.conftest import Gateway, Upstream
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
+from tests.conftest import StartGateway, StartUpstream
 
 MIB = 1024 * 1024
 

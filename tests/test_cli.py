@@ -7,16 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from tests.conftest import ROOT, ServerFactory, Upstream, config_text
+from tests.conftest import ROOT, ServerFactory, StartUpstream, config_text
 from tests.processes import ENV, free_port, gateway_process
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
 
 
 def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:

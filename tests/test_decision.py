@@ -10,12 +10,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import ROOT, Gateway, Upstream
+from tests.conftest import ROOT, Gateway, StartGateway, StartUpstream
 from tests.processes import free_port
 from tests.services import require_binary
 
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
 
 

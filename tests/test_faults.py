@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -15,11 +14,8 @@ from gateway.config import SettingsConfig
 from gateway.settings import make_source
 from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
-from tests.conftest import Gateway, ServerFactory, Upstream
+from tests.conftest import ServerFactory, StartGateway, StartUpstream
 from tests.processes import gateway_process
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 
 
 async def test_store_unreachable_at_cold_start(

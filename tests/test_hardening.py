@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.conftest import Gateway, Upstream, raw_exchange
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
+from tests.conftest import StartGateway, StartUpstream, raw_exchange
 
 
 def rss_bytes() -> int:

@@ -7,16 +7,13 @@ import hashlib
 import io
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 
-from tests.conftest import Gateway, Upstream
+from tests.conftest import StartGateway, StartUpstream
 from tests.rawhttp import RawConnection, raw_upstream
-
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 
 
 async def test_a_3_mib_upload_arrives_intact(

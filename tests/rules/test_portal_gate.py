@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -15,11 +14,9 @@ from gateway.config import parse_config
 from gateway.cookies import SessionCookieMatcher
 from gateway.rules.portal_gate import unavailable_response
 from gateway.settings.memory import MemorySource
-from tests.conftest import Gateway, Upstream, config_text, raw_exchange
+from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchange
 
 MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 
 # The brief's customer actions, as the demo portal (and a typical portal) spells them.
 CUSTOMER_ACTIONS = [

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from tests.conftest import Gateway, ServerFactory, Upstream
+from tests.conftest import Gateway, ServerFactory, StartGateway, StartUpstream, Upstream
 
-StartUpstream = Callable[..., Awaitable[Upstream]]
-StartGateway = Callable[..., Awaitable[Gateway]]
 STAMP = "portal_gateway_stamp"
 
 
