@@ -152,9 +152,9 @@ class Gateway:
         assert self.client.server.port is not None
         return self.client.server.port
 
-    async def set_enabled(self, value: object) -> None:
+    async def set_enabled(self, value: object, changed_at: float | None = None) -> None:
         assert isinstance(self.source, MemorySource)
-        self.source.set(value)
+        self.source.set(value, changed_at)
         await self.poller.refresh()
 
 

@@ -93,11 +93,11 @@ class Gate:
         names = {n for n, _ in pairs}
         withheld_here = tuple(dict.fromkeys(n for n in withheld if n in names))
         plan = self._plan(stamp, changed, own_stale, shared_stale, facts, "customer")
-        set_cookies: tuple[str, ...] = ()
-        if facts.front_end == "forward_auth":
-            set_cookies = self._expiries(own_stale)
-            if changed:
-                set_cookies += (self.codec.set_cookie(stamp, facts.started_at, facts.secure),)
+        # Both front ends expire stale sessions; the proxy lets an answer that sets the same
+        # cookie win (see respond()).
+        set_cookies = self._expiries(own_stale)
+        if facts.front_end == "forward_auth" and changed:
+            set_cookies += (self.codec.set_cookie(stamp, facts.started_at, facts.secure),)
         return Allow(
             route=allow.route,
             target=allow.target,
