@@ -8,8 +8,6 @@ translation (statuses, what reaches the upstream) is asserted beside it.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from gateway.app import GATEWAY
@@ -23,7 +21,7 @@ from tests.conftest import (
     Upstream,
     raw_exchange,
 )
-from tests.policy.cases import CASES, DISABLED_AT, EXTRA, NOW, ROUTES, Case, outcome
+from tests.policy.cases import CASES, DISABLED_AT, EXTRA, NOW, ROUTES, SHARED, Case, outcome
 
 FORWARD_AUTH = """\
 proxy:
@@ -46,10 +44,8 @@ async def _gateway(
     upstream: StartUpstream, gateway: StartGateway, case: Case
 ) -> tuple[Gateway, RecordingGate, Upstream]:
     up = await upstream()
-    gw = await gateway(up.url, EXTRA + FORWARD_AUTH, routes=ROUTES, wall=lambda: NOW)
-    # The table's config: the fixture's plus a shared staff/customer cookie.
-    portal = replace(gw.config.customer_portal, shared_session_cookies=("sessionid",))
-    config = replace(gw.config, customer_portal=portal)
+    gw = await gateway(up.url, EXTRA + FORWARD_AUTH, routes=ROUTES, portal=SHARED, wall=lambda: NOW)
+    config = gw.config
     handler = gw.client.app[GATEWAY]
     gate = RecordingGate(config, SESSION_KEY.encode())
     gate.decisions = []

@@ -46,12 +46,11 @@ server_names: [portal.example.com, office.example.com, "127.0.0.1", localhost]
 """
 
 
+SHARED = "  shared_session_cookies: [sessionid]\n"
+
+
 def table_config(upstream_url: str = "http://127.0.0.1:1", extra: str = "") -> Config:
-    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES)
-    text = text.replace(
-        '  session_cookies: [portal_session, "remember_*"]\n',
-        '  session_cookies: [portal_session, "remember_*"]\n  shared_session_cookies: [sessionid]\n',
-    )
+    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=SHARED)
     return parse_config(text, "table.yaml")
 
 
