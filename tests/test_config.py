@@ -21,7 +21,7 @@ def errors_of(text: str) -> list[str]:
 
 def test_the_shipped_example_config_is_valid() -> None:
     config = load_config("config/gateway.yaml")
-    assert [r.name for r in config.routes] == ["public", "office", "customer"]
+    assert [r.name for r in config.routes] == ["public", "assets", "office", "customer"]
     assert config.settings.ttl == 2.0
     assert config.settings.timeout == 1.0
 
