@@ -124,7 +124,7 @@ def embedded_names(value: str) -> list[str]:
     """Names a parser that splits on `,` or whitespace sees inside what RFC 6265 calls a value."""
     pieces = _SPLIT.split(value.strip('"'))
     # The first piece is this pair's own value; a piece without `=` carries no value to resume.
-    return [p.partition("=")[0] for p in pieces[1:] if p.partition("=")[0]]
+    return [name for name, eq, _ in (p.partition("=") for p in pieces[1:]) if eq and name]
 
 
 def parse(cookie_lines: Iterable[str]) -> list[tuple[str, str]]:
