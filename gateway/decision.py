@@ -2,24 +2,25 @@
 
 nginx `auth_request`, Traefik `ForwardAuth`, Envoy `ext_authz` and Caddy `forward_auth` ask
 before they forward; the original request's method, URI and host arrive in headers. The answer
-is the same decision the gateway makes for requests it proxies itself: 2xx allow, otherwise
-deny with the unavailable page (and the customer's session cookies expired).
+is the same `Gate.decide()` the proxy front end calls, translated: 2xx allow (with the Cookie
+line the proxy must send upstream and the Set-Cookie lines it must add), otherwise deny with the
+unavailable page (and the customer's session cookies expired).
 """
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from gateway import hosts, routing
+from gateway.answers import deny_response
 from gateway.config import Config
-from gateway.cookies import SessionCookieMatcher
-from gateway.paths import PathRejected, canonicalize
-from gateway.responses import error_response
-from gateway.rules.portal_gate import unavailable_response
+from gateway.headers import values
+from gateway.policy import Allow, Gate, GateState, RequestFacts
 
 METHOD_HEADERS = ("X-Original-Method", "X-Forwarded-Method")
 URI_HEADERS = ("X-Original-URI", "X-Forwarded-Uri", "X-Original-URL")
 HOST_HEADERS = ("X-Forwarded-Host", "X-Original-Host", "Host")
+# The Cookie line the proxy sends upstream instead of the client's (empty: none at all).
+UPSTREAM_COOKIE = "X-Portal-Gateway-Cookie"
 
 
 def _first(request: web.BaseRequest, names: tuple[str, ...], default: str) -> str:
@@ -37,36 +38,40 @@ def _deny_status(request: web.BaseRequest, default: int) -> int:
     return int(wanted) if wanted in ("401", "403") else default
 
 
+def forward_auth_facts(request: web.BaseRequest, now: float) -> RequestFacts:
+    host = _first(request, HOST_HEADERS, "")
+    return RequestFacts(
+        method=_first(request, METHOD_HEADERS, "GET").upper(),
+        target=_first(request, URI_HEADERS, "/"),
+        host_lines=(host,) if host else (),
+        cookie_lines=tuple(values(list(request.headers.items()), hdrs.COOKIE)),
+        accept=request.headers.get(hdrs.ACCEPT, ""),
+        client_ip=request.remote or "",
+        secure=request.headers.get("X-Forwarded-Proto", "") == "https",
+        started_at=now,
+        front_end="forward_auth",
+    )
+
+
 def decide(
-    request: web.BaseRequest, config: Config, enabled: bool, request_id: str
+    request: web.BaseRequest,
+    config: Config,
+    gate: Gate,
+    state: GateState,
+    now: float,
+    request_id: str,
 ) -> web.Response:
     """Allow (204) or deny (the status the gateway would answer with) the described request."""
-    method = _first(request, METHOD_HEADERS, "GET").upper()
-    uri = _first(request, URI_HEADERS, "/")
-    host_value = _first(request, HOST_HEADERS, "")
-    try:
-        target = canonicalize(uri, escaped_slashes=config.proxy.escaped_slashes)
-    except PathRejected as exc:
-        # SECURITY: a target the gateway would refuse is denied, never allowed by default.
-        response = error_response(request, exc.status, request_id)
-        response.set_status(_deny_status(request, exc.status))
-        return response
-    host = (
-        hosts.canonical_host(target.authority or host_value)
-        if (target.authority or host_value)
-        else ""
-    )
-    if host is None:
-        return error_response(request, _deny_status(request, 400), request_id)
-    route = routing.match(config.routes, target.segments, host, method)
-    if route is None:
-        return error_response(request, _deny_status(request, 404), request_id)
-    if route.portal == "customer" and not enabled:
-        matcher = SessionCookieMatcher(config.customer_portal.session_cookies)
-        response = unavailable_response(request, config.customer_portal, matcher)
-        response.set_status(_deny_status(request, 503))
-        return response
-    allowed = web.Response(status=204)
-    allowed.headers["X-Portal-Gateway-Route"] = route.name
-    allowed.headers["Cache-Control"] = "no-store"
-    return allowed
+    decision = gate.decide(forward_auth_facts(request, now), state)
+    if isinstance(decision, Allow):
+        allowed = web.Response(status=204)
+        allowed.headers["X-Portal-Gateway-Route"] = decision.route.name
+        allowed.headers[hdrs.CACHE_CONTROL] = "no-store"
+        if decision.cookie_edited:
+            allowed.headers[UPSTREAM_COOKIE] = decision.upstream_cookie or ""
+        for line in decision.set_cookies:
+            allowed.headers.add(hdrs.SET_COOKIE, line)
+        return allowed
+    response = deny_response(request, decision, config.customer_portal, request_id)
+    response.set_status(_deny_status(request, decision.status))
+    return response
