@@ -41,6 +41,8 @@ def test_upstream_names(raw: str, becomes: str, why: str) -> None:
 def test_upstream_names_of_a_plain_name_is_the_name() -> None:
     assert cookies.upstream_names("theme") == {"theme"}
     assert "" not in cookies.upstream_names("   ")
+    # A lone surrogate that no undecodable byte produced still has its readings, no error.
+    assert "\ud800sid" in cookies.upstream_names("\ud800sid")
 
 
 @pytest.mark.parametrize(
@@ -100,6 +102,9 @@ def test_withheld_gives_raw_names_once_in_order() -> None:
         "sessionid",
         "",
     ]
+    # Tomcat parses a header opening with $Version=1 as RFC 2109, where `,` separates cookies.
+    pairs = cookies.parse(["$Version=1; a=1,portal_session=x; b=2"])
+    assert cookies.withheld(pairs, MATCH, disable_seen=True) == ["a"]
     # A duplicate whose second value hides a session is still caught.
     pairs = cookies.parse(["a=1; a=2, sessionid=3"])
     assert cookies.withheld(pairs, MATCH, disable_seen=False) == ["a"]
