@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from gateway.config import ConfigError, load_config, parse_config
-from tests.conftest import PAGE, config_text
+from tests.conftest import ENABLED_STORE, PAGE, config_text
 
 GOOD = config_text("http://127.0.0.1:8081")
 
@@ -93,19 +93,24 @@ def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
             r"upstreams\.portal: must be an origin \(scheme://host:port\); paths are forwarded unchanged$",
         ),
         (
-            "source: memory://",
+            f"source: {ENABLED_STORE}",
             "source: gopher://x",
             r"settings\.source: unsupported scheme 'gopher'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
         ),
         (
+            f"source: {ENABLED_STORE}",
             "source: memory://",
+            r"settings\.source: unsupported scheme 'memory'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
+        ),
+        (
+            f"source: {ENABLED_STORE}\n  field: enabled",
             "source: http://x/s",
             r"settings: settings\.field: required for http:// sources \(e\.g\. enabled\)$".replace(
                 "settings: ", ""
             ),
         ),
         (
-            "source: memory://",
+            f"source: {ENABLED_STORE}\n  field: enabled",
             "source: postgresql://db/x",
             r"settings\.query: required for postgresql:// sources$",
         ),

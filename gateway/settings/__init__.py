@@ -75,6 +75,7 @@ def parse_flag(value: object, where: str = "value") -> bool:
 Factory = Callable[[SettingsConfig], SettingsSource]
 
 # scheme -> module defining `create(cfg)`: a new store is one new module and one line here.
+# SECURITY: only real stores are listed; test fakes (gateway.testing) are injected as objects.
 REGISTRY: dict[str, str] = {
     "http": "gateway.settings.http",
     "https": "gateway.settings.http",
@@ -83,7 +84,6 @@ REGISTRY: dict[str, str] = {
     "postgresql": "gateway.settings.sql",
     "mysql": "gateway.settings.sql",
     "redis": "gateway.settings.redis",
-    "memory": "gateway.settings.memory",
 }
 
 

@@ -13,7 +13,7 @@ from aiohttp.test_utils import make_mocked_request
 from gateway.config import parse_config
 from gateway.cookies import SessionCookieMatcher
 from gateway.rules.portal_gate import unavailable_response
-from gateway.settings.memory import MemorySource
+from gateway.testing import MemorySource
 from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchange
 
 MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import SettingsConfig
 from gateway.settings import make_source
-from gateway.settings.memory import MemorySource
+from gateway.testing import MemorySource
 from gateway.settings.poller import Poller
 from tests.conftest import Gateway, Upstream
 
