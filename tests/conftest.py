@@ -19,8 +19,8 @@ from gateway.app import create_app
 from gateway.config import Config, parse_config
 from gateway.server import make_runner
 from gateway.settings import SettingsSource, make_source
-from gateway.testing import MemorySource
 from gateway.settings.poller import Poller
+from gateway.testing import MemorySource
 from tests.rawhttp import connect, read_until_closed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,9 +139,7 @@ def config_text(
         + textwrap.dedent(extra)
     ).replace(
         "{settings}",
-        textwrap.indent(textwrap.dedent(settings or DEFAULT_SETTINGS), "  ").rstrip(
-            "\n"
-        ),
+        textwrap.indent(textwrap.dedent(settings or DEFAULT_SETTINGS), "  ").rstrip("\n"),
     )
 
 
@@ -209,7 +207,7 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         client = await aiohttp_client(
             server, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
         )
-        await poller.refresh()
+        await poller.wait_ready()
         return Gateway(client, config, source, poller)
 
     return start
