@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from cachetools import TTLCache
 
 from gateway.config import SettingsConfig
-from gateway.settings import Reading, SettingsSource, SettingsUnavailable
+from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
 from gateway.settings.state import PortalState
 from gateway.settings.statefile import SavedState, load_state, save_state
 
@@ -165,6 +165,10 @@ class Poller:
         try:
             async with asyncio.timeout(self.cfg.timeout):
                 reading = await self.source.read()
+            if reading.changed_at is not None:
+                # SECURITY: whatever the source: a change time that cannot date a disable
+                # must not move (or erase) the record of one. Checked on our own wall clock.
+                check_change_time(reading.changed_at, self.source.description, self.wall())
         except TimeoutError:
             self._failed(f"{self.source.description}: no answer within {self.cfg.timeout:g}s")
         except SettingsUnavailable as exc:

@@ -50,6 +50,11 @@ def effective(poller: Poller) -> bool:
     return poller.state.enabled
 
 
+def last_error(poller: Poller) -> str | None:
+    """The last error now (a call, so mypy does not carry a narrowed value across awaits)."""
+    return poller.state.last_error
+
+
 def make(source: MemorySource, clock: Clock | None = None, **cfg: Any) -> tuple[Poller, Clock]:
     clock = clock or Clock()
     config = SettingsConfig(source="memory://", **cfg)
@@ -426,3 +431,30 @@ async def test_a_thousand_concurrent_readers_never_reach_the_store() -> None:
     results = await asyncio.gather(*(reader() for _ in range(1000)))
     assert results == [True] * 1000
     assert source.reads == 1
+
+
+@pytest.mark.parametrize(
+    ("changed_at", "why"),
+    [
+        (float("nan"), "nan is not a finite number"),
+        (float("inf"), "inf is not a finite number"),
+        (-1.0, "-1.0 is before 1970"),
+        (1_010.0 + 86_401, "87411.0 is more than a day ahead of this clock"),
+    ],
+)
+async def test_a_change_time_that_cannot_date_a_disable_never_erases_one(
+    changed_at: float, why: str
+) -> None:
+    source = MemorySource(False, changed_at=500.0)
+    poller, clock = make(source)
+    await poller.refresh()
+    assert poller.state.last_disabled_at == 500.0
+    clock.now += 10
+    source.set(True, changed_at=changed_at)  # any source: the poller checks on its own clock
+    await poller.refresh()
+    assert poller.state.last_error == f"memory://: change time {why}"
+    assert (poller.state.last_disabled_at, effective(poller)) == (500.0, False)
+    source.set(True, changed_at=900.0)  # re-enabled at 900: the disable at 500 still counts
+    await poller.refresh()
+    assert last_error(poller) is None
+    assert (poller.state.last_disabled_at, effective(poller)) == (500.0, True)
