@@ -219,6 +219,44 @@ def _parse_listen(
     return (m.group(1) or m.group(2) or "0.0.0.0"), int(m.group(3))
 
 
+def _address(host: str) -> object:
+    """What a host compares as: an IP address, "loopback" for localhost, else the name."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "loopback" if host.lower() == "localhost" else host.lower()
+    return "loopback" if ip.is_loopback else ip
+
+
+def _show(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listener_clash(listen: tuple[str, int], admin: tuple[str, int]) -> str | None:
+    """Why `admin_listen` cannot sit beside `listen`, or None.
+
+    The same port on equal addresses, or on a wildcard (0.0.0.0, ::) and any address: one of
+    the two binds would fail at start-up, or the public listener would take admin traffic.
+    Port 0 (any free port) never clashes.
+    """
+    (lhost, lport), (ahost, aport) = listen, admin
+    if lport != aport or lport == 0:
+        return None
+    laddr, aaddr = _address(lhost), _address(ahost)
+    if laddr == aaddr:
+        return (
+            f"{_show(ahost, aport)} is the address of listen ({_show(lhost, lport)}); the "
+            "reserved endpoints need a listener of their own (another port)"
+        )
+    for host, addr in ((lhost, laddr), (ahost, aaddr)):
+        if isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address) and addr.is_unspecified:
+            return (
+                f"{_show(ahost, aport)} overlaps listen ({_show(lhost, lport)}): {host} is every "
+                f"address, so both would take port {lport}; use another port"
+            )
+    return None
+
+
 def _parse_upstreams(root: Reader) -> dict[str, Upstream]:
     node = mapping(root.at("upstreams"), "upstreams", root.errors)
     if node is None:
@@ -515,10 +553,14 @@ def parse_config(text: str, file: str) -> Config:
         errors.raise_if_any()
     check_keys(root_node, TOP_KEYS, "", errors)
     root = Reader(root_node, "", errors)
+    before = len(errors.issues)
     host, port = _parse_listen(root)
-    admin_listen = (
-        _parse_listen(root, "admin_listen") if root.at("admin_listen") is not None else None
-    )
+    admin_listen = None
+    if root.at("admin_listen") is not None:
+        admin_listen = _parse_listen(root, "admin_listen")
+        clash = listener_clash((host, port), admin_listen)
+        if clash is not None and len(errors.issues) == before:
+            errors.add(root.at("admin_listen"), "admin_listen", clash)
     admin_prefix = root.get("admin_prefix", as_str, "/_gateway", "a path such as /_gateway")
     if not re.match(r"^/[A-Za-z0-9._~-]+$", admin_prefix):
         errors.add(

@@ -218,3 +218,17 @@ async def test_admin_listen_keeps_the_reserved_endpoints_off_the_public_listener
             async with session.get(url) as resp:
                 assert resp.status == status, url
         assert await gateway.stop() == 0
+
+
+def test_check_refuses_admin_listen_on_the_public_listener(tmp_path: Path) -> None:
+    cfg = tmp_path / "clash.yaml"
+    text = config_text("http://127.0.0.1:8081").replace(
+        "listen: 127.0.0.1:0", "listen: 0.0.0.0:8080\nadmin_listen: 127.0.0.1:8080"
+    )
+    cfg.write_text(text)
+    result = gateway_cli("check", "--config", str(cfg))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"{cfg}:2: admin_listen: 127.0.0.1:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is "
+        "every address, so both would take port 8080; use another port"
+    ]

@@ -231,3 +231,73 @@ def test_durations_and_sizes_accept_units() -> None:
 def test_secrets_never_appear_in_repr() -> None:
     config = parse_config(GOOD, "cfg.yaml")
     assert "k" * 40 not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("listen", "admin", "why"),
+    [
+        (
+            "127.0.0.1:8080",
+            "127.0.0.1:8080",
+            "127.0.0.1:8080 is the address of listen (127.0.0.1:8080); the reserved endpoints "
+            "need a listener of their own (another port)",
+        ),
+        (
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "127.0.0.1:8080 is the address of listen (localhost:8080); the reserved endpoints "
+            "need a listener of their own (another port)",
+        ),
+        (
+            "[::1]:8080",
+            "[0:0::1]:8080",
+            "[0:0::1]:8080 is the address of listen ([::1]:8080); the reserved endpoints need "
+            "a listener of their own (another port)",
+        ),
+        (
+            "0.0.0.0:8080",
+            "127.0.0.1:8080",
+            "127.0.0.1:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is every address, so both "
+            "would take port 8080; use another port",
+        ),
+        (
+            ":8080",
+            "10.0.0.5:8080",
+            "10.0.0.5:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is every address, so both "
+            "would take port 8080; use another port",
+        ),
+        (
+            "127.0.0.1:8080",
+            "[::]:8080",
+            "[::]:8080 overlaps listen (127.0.0.1:8080): :: is every address, so both would "
+            "take port 8080; use another port",
+        ),
+    ],
+)
+def test_admin_listen_on_the_listen_address_is_a_config_error(
+    listen: str, admin: str, why: str
+) -> None:
+    text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
+    assert errors_of(text) == [f"cfg.yaml:2: admin_listen: {why}"]
+
+
+@pytest.mark.parametrize(
+    ("listen", "admin"),
+    [
+        ("127.0.0.1:8080", "127.0.0.1:8082"),
+        ("127.0.0.1:8080", "10.0.0.5:8080"),  # two addresses, one port each
+        ("127.0.0.1:0", "127.0.0.1:0"),  # two free ports, picked at bind time
+    ],
+)
+def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
+    text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
+    config = parse_config(text, "cfg.yaml")
+    assert config.admin_listen is not None
+    assert f"{config.admin_listen[0]}:{config.admin_listen[1]}" == admin
+
+
+def test_a_bad_listen_is_reported_alone_not_as_a_clash() -> None:
+    text = GOOD.replace("listen: 127.0.0.1:0", "listen: nowhere\nadmin_listen: 127.0.0.1:8080")
+    assert errors_of(text) == [
+        "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), got 'nowhere'"
+    ]
