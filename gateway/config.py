@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from gateway import hosts as hostnames
+from gateway.crosschecks import forgets_last_disable, listener_clash
 from gateway.paths import PathRejected, route_segments
 from gateway.values import parse_duration, parse_size
 from gateway.yamlnodes import (
@@ -144,6 +145,8 @@ class Config:
     server_names: tuple[str, ...] = ()
     # When set, the reserved endpoints answer only here, and this listener serves nothing else.
     admin_listen: tuple[str, int] | None = None
+    # Valid, but costly: `check` prints these and start-up logs them (`FILE:LINE: key: warning: ...`).
+    warnings: tuple[ConfigIssue, ...] = field(default=(), compare=False, repr=False)
 
 
 TOP_KEYS = (
@@ -219,44 +222,6 @@ def _parse_listen(
     return (m.group(1) or m.group(2) or "0.0.0.0"), int(m.group(3))
 
 
-def _address(host: str) -> object:
-    """What a host compares as: an IP address, "loopback" for localhost, else the name."""
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return "loopback" if host.lower() == "localhost" else host.lower()
-    return "loopback" if ip.is_loopback else ip
-
-
-def _show(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def listener_clash(listen: tuple[str, int], admin: tuple[str, int]) -> str | None:
-    """Why `admin_listen` cannot sit beside `listen`, or None.
-
-    The same port on equal addresses, or on a wildcard (0.0.0.0, ::) and any address: one of
-    the two binds would fail at start-up, or the public listener would take admin traffic.
-    Port 0 (any free port) never clashes.
-    """
-    (lhost, lport), (ahost, aport) = listen, admin
-    if lport != aport or lport == 0:
-        return None
-    laddr, aaddr = _address(lhost), _address(ahost)
-    if laddr == aaddr:
-        return (
-            f"{_show(ahost, aport)} is the address of listen ({_show(lhost, lport)}); the "
-            "reserved endpoints need a listener of their own (another port)"
-        )
-    for host, addr in ((lhost, laddr), (ahost, aaddr)):
-        if isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address) and addr.is_unspecified:
-            return (
-                f"{_show(ahost, aport)} overlaps listen ({_show(lhost, lport)}): {host} is every "
-                f"address, so both would take port {lport}; use another port"
-            )
-    return None
-
-
 def _parse_upstreams(root: Reader) -> dict[str, Upstream]:
     node = mapping(root.at("upstreams"), "upstreams", root.errors)
     if node is None:
@@ -319,7 +284,7 @@ def _parse_settings(root: Reader) -> SettingsConfig:
     ttl = r.get("ttl", positive_duration, 2.0, DURATION)
     timeout = r.get("timeout", positive_duration, min(1.5, ttl), DURATION)
     max_stale = r.get("max_stale", positive_duration, None, DURATION)
-    return SettingsConfig(
+    cfg = SettingsConfig(
         source=source,
         field=fld,
         changed_at_field=r.get("changed_at_field", as_str, None, "a dotted field name"),
@@ -339,6 +304,11 @@ def _parse_settings(root: Reader) -> SettingsConfig:
         max_stale=max_stale,
         state_file=r.get("state_file", as_str, None, "a file path"),
     )
+    forgets = forgets_last_disable(cfg)
+    if forgets is not None:
+        line = root.node.key_lines.get("settings", node.line)
+        r.errors.warn(Node(None, line), "settings", forgets)
+    return cfg
 
 
 def _parse_route(
@@ -591,6 +561,7 @@ def parse_config(text: str, file: str) -> Config:
         admin_prefix=admin_prefix,
         server_names=tuple(server_names),
         admin_listen=admin_listen,
+        warnings=tuple(errors.warnings),
     )
 
 

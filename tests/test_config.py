@@ -301,3 +301,47 @@ def test_a_bad_listen_is_reported_alone_not_as_a_clash() -> None:
     assert errors_of(text) == [
         "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), got 'nowhere'"
     ]
+
+
+FORGETS = (
+    "a restart forgets the last disable, so sessions from before a disable that happened "
+    "before the restart would be resumed"
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "warning"),
+    [
+        (
+            "source: http://s/x\n  field: enabled",
+            f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}",
+        ),
+        (
+            "source: file:///srv/s.json\n  field: enabled",
+            f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}",
+        ),
+        (
+            "source: sqlite:///s.db\n  query: SELECT enabled FROM s WHERE id = 1",
+            "the query returns no change time (a second column) and settings.state_file is "
+            f"not set: {FORGETS}",
+        ),
+        (
+            "source: sqlite:///s.db\n  query: select coalesce(a, 'x,y') from s",
+            "the query returns no change time (a second column) and settings.state_file is "
+            f"not set: {FORGETS}",
+        ),
+        ("source: http://s/x\n  field: enabled\n  changed_at_field: at", None),
+        ("source: http://s/x\n  field: enabled\n  state_file: /var/lib/pg/state.json", None),
+        ("source: sqlite:///s.db\n  query: SELECT enabled, changed_at FROM s", None),
+        ("source: sqlite:///s.db\n  query: SELECT * FROM s", None),  # cannot tell
+        ("source: redis://cache/0\n  key: k", None),  # the poller tells, at its first read
+    ],
+)
+def test_a_config_that_forgets_the_last_disable_on_restart_warns(
+    settings: str, warning: str | None
+) -> None:
+    text = GOOD.replace(f"source: {ENABLED_STORE}\n  field: enabled", settings)
+    config = parse_config(text, "cfg.yaml")
+    line = text.splitlines().index("settings:") + 1
+    expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
+    assert [str(w) for w in config.warnings] == expected

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from cachetools import TTLCache
 
 from gateway.config import SettingsConfig
+from gateway.crosschecks import FORGETS, forgets_last_disable
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
 from gateway.settings.state import PortalState
 from gateway.settings.statefile import SavedState, load_state, save_state
@@ -71,6 +72,7 @@ class Poller:
         self._failing = False
         self._inflight: asyncio.Task[None] | None = None
         self._first: asyncio.Task[None] | None = None
+        self._warned_forgetful = False
         self._task: asyncio.Task[None] | None = None
         self.reads = 0
 
@@ -194,6 +196,7 @@ class Poller:
             log.warning("settings store readable again (%s)", self.source.description)
         self._failing = False
         self.state.last_error = None
+        self._warn_if_forgetful(reading)
         disabled_at = self._disable_moment(previous, reading, now)
         if disabled_at is not None:
             # SECURITY: every disable moves this forward; sessions stamped before it are stale.
@@ -211,6 +214,23 @@ class Poller:
             or now - old_success > 60
         ):
             self._save()
+
+    def _warn_if_forgetful(self, reading: Reading) -> None:
+        # The config warns where it can tell (http/file, one-column SQL); a Redis store, or a
+        # query whose second column is NULL, shows it only now.
+        if (
+            reading.changed_at is not None
+            or self.cfg.state_file
+            or self._warned_forgetful
+            or forgets_last_disable(self.cfg) is not None
+        ):
+            return
+        self._warned_forgetful = True
+        log.warning(
+            "settings store %s gave no change time and settings.state_file is not set: %s",
+            self.source.description,
+            FORGETS,
+        )
 
     def _disable_moment(
         self, previous: Reading | None, reading: Reading, now: float

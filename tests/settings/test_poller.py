@@ -397,7 +397,7 @@ async def test_transitions_and_errors_are_logged_without_the_password(
     await poller.refresh()
     source.set(False)
     await poller.refresh()
-    transitions = [r for r in caplog.records if r.levelname == "WARNING"]
+    transitions = [r for r in caplog.records if r.getMessage().startswith("customer portal")]
     assert [r.getMessage() for r in transitions] == [
         "customer portal enabled (source memory://)",
         "customer portal disabled (source memory://)",
@@ -458,3 +458,36 @@ async def test_a_change_time_that_cannot_date_a_disable_never_erases_one(
     await poller.refresh()
     assert last_error(poller) is None
     assert (poller.state.last_disabled_at, effective(poller)) == (500.0, True)
+
+
+@pytest.mark.parametrize(
+    ("changed_at", "state_file", "warned"),
+    [(None, False, True), (700.0, False, False), (None, True, False)],
+)
+async def test_a_store_without_a_change_time_warns_once_that_a_restart_forgets(
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    changed_at: float | None,
+    state_file: bool,
+    warned: bool,
+) -> None:
+    # redis:// may or may not hold `<key>:changed_at`: only the first read can tell.
+    cfg: dict[str, Any] = {"state_file": str(tmp_path / "s.json")} if state_file else {}
+    poller = Poller(
+        MemorySource(True, changed_at), SettingsConfig(source="redis://cache/0", key="k", **cfg)
+    )
+    for _ in range(3):
+        await poller.refresh()
+    forgets = [r for r in caplog.records if "a restart forgets" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in forgets] == (
+        [
+            (
+                "WARNING",
+                "settings store memory:// gave no change time and settings.state_file is not "
+                "set: a restart forgets the last disable, so sessions from before a disable "
+                "that happened before the restart would be resumed",
+            )
+        ]
+        if warned
+        else []
+    )
