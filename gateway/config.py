@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from gateway import hosts as hostnames
 from gateway.crosschecks import forgets_last_disable, listener_clash
 from gateway.paths import PathRejected, route_segments
-from gateway.values import parse_duration, parse_size
+from gateway.values import mask_secrets, mask_url, parse_duration, parse_size, safe_repr
 from gateway.yamlnodes import (
     DURATION,
     SIZE,
@@ -57,12 +57,15 @@ PORTALS: tuple[Portal, ...] = ("customer", "office", "public")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Upstream:
     """A named origin the gateway forwards to (scheme, host and port; no path)."""
 
     name: str
-    url: str
+    url: str  # may carry user:password for the upstream: masked in repr
+
+    def __repr__(self) -> str:
+        return safe_repr(self, url=mask_url)
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,13 @@ class Route:
     segments: tuple[tuple[str, ...], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SettingsConfig:
-    """Where staff's "Enable Customer Portal" lives and how it is polled."""
+    """Where staff's "Enable Customer Portal" lives and how it is polled.
+
+    `source` may hold a database or Redis password: `repr` (and so every log line or error
+    that shows this record) masks it.
+    """
 
     source: str
     field: str | None = None
@@ -94,6 +101,9 @@ class SettingsConfig:
     cold_start: Literal["disabled", "enabled"] = "disabled"
     max_stale: float | None = None
     state_file: str | None = None
+
+    def __repr__(self) -> str:
+        return safe_repr(self, source=mask_url)
 
 
 @dataclass(frozen=True)
@@ -239,10 +249,12 @@ def _parse_upstreams(root: Reader) -> dict[str, Upstream]:
             parts = urlsplit(child.value)
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
-            root.errors.add(child, key, f"invalid URL: {exc}")
+            root.errors.add(child, key, f"invalid URL: {mask_secrets(str(exc), child.value)}")
             continue
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            root.errors.add(child, key, f"expected an http:// or https:// URL, got {child.value!r}")
+            root.errors.add(
+                child, key, f"expected an http:// or https:// URL, got {mask_url(child.value)!r}"
+            )
         elif parts.path not in ("", "/") or parts.query or parts.fragment:
             root.errors.add(
                 child, key, "must be an origin (scheme://host:port); paths are forwarded unchanged"
@@ -439,7 +451,18 @@ def _parse_customer_portal(root: Reader) -> CustomerPortalConfig:
             "customer_portal.unavailable_page",
             f"{page} does not contain the required sentence {UNAVAILABLE_MESSAGE!r}",
         )
-    key_text = r.get("session_key", as_str, None, "a secret string")
+    key_node = r.at("session_key")
+    key_text: str | None = None
+    if key_node is not None and key_node.value is not None:
+        if isinstance(key_node.value, str):
+            key_text = key_node.value
+        else:
+            # SECURITY: Reader.get would quote the value; a secret never appears in an error.
+            r.errors.add(
+                key_node,
+                "customer_portal.session_key",
+                "expected a secret string (the value is not shown)",
+            )
     env_name = r.get(
         "session_key_env", as_str, "PORTAL_GATEWAY_SESSION_KEY", "an environment variable name"
     )
