@@ -14,13 +14,17 @@ if TYPE_CHECKING:
     from gateway.config import SettingsConfig
 
 
-def _address(host: str) -> object:
-    """What a host compares as: an IP address, "loopback" for localhost, else the name."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address | str
+_LOCALHOST = frozenset({ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")})
+
+
+def _addresses(host: str) -> frozenset[Address]:
+    """The addresses a listen host binds: an IP itself; localhost both loopbacks (it resolves
+    to either); any other name itself, lower-cased."""
     try:
-        ip = ipaddress.ip_address(host)
+        return frozenset({ipaddress.ip_address(host)})
     except ValueError:
-        return "loopback" if host.lower() == "localhost" else host.lower()
-    return "loopback" if ip.is_loopback else ip
+        return _LOCALHOST if host.lower() == "localhost" else frozenset({host.lower()})
 
 
 def _show(host: str, port: int) -> str:
@@ -37,14 +41,14 @@ def listener_clash(listen: tuple[str, int], admin: tuple[str, int]) -> str | Non
     (lhost, lport), (ahost, aport) = listen, admin
     if lport != aport or lport == 0:
         return None
-    laddr, aaddr = _address(lhost), _address(ahost)
-    if laddr == aaddr:
+    laddrs, aaddrs = _addresses(lhost), _addresses(ahost)
+    if laddrs & aaddrs:
         return (
             f"{_show(ahost, aport)} is the address of listen ({_show(lhost, lport)}); the "
             "reserved endpoints need a listener of their own (another port)"
         )
-    for host, addr in ((lhost, laddr), (ahost, aaddr)):
-        if isinstance(addr, ipaddress.IPv4Address | ipaddress.IPv6Address) and addr.is_unspecified:
+    for host, addrs in ((lhost, laddrs), (ahost, aaddrs)):
+        if any(not isinstance(a, str) and a.is_unspecified for a in addrs):
             return (
                 f"{_show(ahost, aport)} overlaps listen ({_show(lhost, lport)}): {host} is every "
                 f"address, so both would take port {lport}; use another port"
