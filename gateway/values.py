@@ -68,8 +68,9 @@ def url_secrets(url: str) -> list[str]:
     percent-decoded: what must never appear in a repr, a log line or an error message."""
     found: list[str] = []
     parts = _userinfo(url)
-    if parts is not None and ":" in parts[1]:
-        found.append(parts[1].split(":", 1)[1])
+    if parts is not None:
+        userinfo = parts[1]
+        found.append(userinfo.split(":", 1)[1] if ":" in userinfo else userinfo)
     found += [m.group(2) for m in _SECRET_PARAM.finditer(url)]
     out: list[str] = []
     for secret in found:
@@ -83,9 +84,11 @@ def mask_url(url: str) -> str:
     """Hide a URL's credentials (`postgresql://app:secret@db/x` -> `app:***@db/x`, and
     `?password=...` -> `?password=***`). Never parses ports, so it never raises."""
     parts = _userinfo(url)
-    if parts is not None and ":" in parts[1]:
+    if parts is not None:
         prefix, userinfo, host, rest = parts
-        url = f"{prefix}{userinfo.split(':', 1)[0]}:***@{host}{rest}"
+        # A user name alone may be the secret (`https://TOKEN@host`, `redis://PASSWORD@host`).
+        shown = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
+        url = f"{prefix}{shown}@{host}{rest}"
     return _SECRET_PARAM.sub(lambda m: m.group(1) + "***", url)
 
 

@@ -90,7 +90,7 @@ def test_a_session_key_of_the_wrong_type_is_not_quoted() -> None:
         ("http://u:pw@h:notaport/s", "http://u:***@h:notaport/s", ["pw"]),  # never raises
         ("postgresql://db/x?user=a&password=pw", "postgresql://db/x?user=a&password=***", ["pw"]),
         ("http://h/s?token=t0k&x=1", "http://h/s?token=***&x=1", ["t0k"]),
-        ("http://user@h/s", "http://user@h/s", []),
+        ("http://user@h/s", "http://***@h/s", ["user"]),
         ("file:///srv/s.json", "file:///srv/s.json", []),
         ("not a url", "not a url", []),
     ],
