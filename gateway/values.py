@@ -63,6 +63,10 @@ def _userinfo(url: str) -> tuple[str, str, str, str] | None:
     return (prefix, userinfo, host, rest) if at else None
 
 
+def _lone_user_is_secret(prefix: str) -> bool:
+    return prefix.lower().startswith(("http://", "https://"))
+
+
 def url_secrets(url: str) -> list[str]:
     """The credentials a URL carries (password, password-like query values), as written and
     percent-decoded: what must never appear in a repr, a log line or an error message."""
@@ -70,7 +74,10 @@ def url_secrets(url: str) -> list[str]:
     parts = _userinfo(url)
     if parts is not None:
         userinfo = parts[1]
-        found.append(userinfo.split(":", 1)[1] if ":" in userinfo else userinfo)
+        if ":" in userinfo:
+            found.append(userinfo.split(":", 1)[1])
+        elif _lone_user_is_secret(parts[0]):
+            found.append(userinfo)
     found += [m.group(2) for m in _SECRET_PARAM.finditer(url)]
     out: list[str] = []
     for secret in found:
@@ -86,8 +93,12 @@ def mask_url(url: str) -> str:
     parts = _userinfo(url)
     if parts is not None:
         prefix, userinfo, host, rest = parts
-        # A user name alone may be the secret (`https://TOKEN@host`, `redis://PASSWORD@host`).
-        shown = f"{userinfo.split(':', 1)[0]}:***" if ":" in userinfo else "***"
+        # Over HTTP a user name alone is usually a token (`https://TOKEN@host`); a database's
+        # user name is not a secret and helps the reader.
+        if ":" in userinfo:
+            shown = f"{userinfo.split(':', 1)[0]}:***"
+        else:
+            shown = "***" if _lone_user_is_secret(prefix) else userinfo
         url = f"{prefix}{shown}@{host}{rest}"
     return _SECRET_PARAM.sub(lambda m: m.group(1) + "***", url)
 
