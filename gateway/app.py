@@ -12,9 +12,10 @@ from dataclasses import replace
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from gateway import admin
+from gateway import admin, cookies
 from gateway.classify import Refused, classify
 from gateway.config import Config
+from gateway.exchanges import Cut, Exchanges, LiveExchange, Phase
 from gateway.headers import (
     ForwardContext,
     client_ip,
@@ -28,8 +29,8 @@ from gateway.headers import (
 from gateway.keys import (
     CONFIG,
     DRAINING,
+    EXCHANGES,
     GAUGES,
-    LIVE,
     METRICS,
     POLLER,
     READY,
@@ -42,8 +43,10 @@ from gateway.observability import Metrics, access_log
 from gateway.proxy import Exchange, Forwarder, RelayResponse, make_session
 from gateway.responses import error_response
 from gateway.rules import RouteContext, Rule, build_rules
+from gateway.rules.portal_gate import unavailable_response
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
+from gateway.websocket import relay_websocket
 
 log = logging.getLogger("gateway")
 
@@ -134,6 +137,7 @@ class Gateway:
         ip = client_ip(peer, values(client_headers, "x-forwarded-for"), cfg.proxy.trusted_proxies)
         route_name, reason = "-", "forwarded"
         response: web.StreamResponse | None = None
+        live: LiveExchange | None = None
         try:
             is_admin = request.raw_path == cfg.admin_prefix or request.raw_path.startswith(
                 cfg.admin_prefix + "/"
@@ -163,6 +167,10 @@ class Gateway:
                 return response
             route = classified.route
             route_name = route.name
+            if route.portal == "customer":
+                # SECURITY: held from classification to its last byte, so a disable reaches
+                # it in every phase (gateway/exchanges.py), rules and connect included.
+                live = self.app[EXCHANGES].register(request.method)
             if via_has_loop(client_headers, cfg.proxy.via):
                 reason = "loop"
                 response = error_response(request, 508, rid, close=request.body_exists)
@@ -195,14 +203,23 @@ class Gateway:
                 headers=ctx.upstream_headers,
                 request_id=rid,
                 on_response=ctx.on_response,
-                live=self.app[LIVE] if route.portal == "customer" else None,
+                live=live,
                 sockets=self.app[SOCKETS],
             )
             if _is_websocket(request):
                 reason = "websocket"
-                response = await self.forwarder.websocket(exchange)
+                response = await relay_websocket(self.forwarder, exchange)
             else:
                 response = await self.forwarder.forward(exchange)
+            if live is not None and live.cut:
+                reason = "customer_disabled_in_flight"
+            return response
+        except Cut:
+            # The portal turned off before the client got a byte: the gate's own answer.
+            reason = "customer_disabled_in_flight"
+            portal = cfg.customer_portal
+            matcher = cookies.SessionCookieMatcher(portal.session_cookies)
+            response = unavailable_response(request, portal, matcher)
             return response
         except (asyncio.CancelledError, ConnectionError):
             raise
@@ -215,6 +232,8 @@ class Gateway:
             response = error_response(request, 500, rid, close=True)
             return response
         finally:
+            if live is not None:
+                live.done()
             self.app[METRICS].decision(route_name, reason)
             access_log(request, response, ip, rid, route_name, time.monotonic() - started)
 
@@ -239,7 +258,7 @@ def create_app(
     app = web.Application()
     app[CONFIG] = config
     app[METRICS] = Metrics()
-    app[LIVE] = LiveConnections()
+    app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
     if poller is None:
@@ -249,7 +268,11 @@ def create_app(
     app[READY] = lambda: state.ready and not app[DRAINING].active
     app[GAUGES] = lambda: {
         "portal_gateway_customer_portal_enabled": float(state.enabled),
-        "portal_gateway_live_customer_connections": float(len(app[LIVE])),
+        # Streams and WebSockets, as before; the in-flight total counts every phase.
+        "portal_gateway_live_customer_connections": float(
+            app[EXCHANGES].counts()[Phase.RELAYING] + app[EXCHANGES].counts()[Phase.WEBSOCKET]
+        ),
+        "portal_gateway_customer_exchanges_in_flight": float(len(app[EXCHANGES])),
     }
     key = _session_key(config)
 
@@ -274,14 +297,11 @@ def create_app(
         yield
         await session.close()
 
-    cutting: set[asyncio.Task[int]] = set()
-
     def on_portal_change(enabled: bool) -> None:
         if not enabled:
-            # Open customer WebSockets and streams end now, not when they next send.
-            task = asyncio.get_running_loop().create_task(app[LIVE].close_all())
-            cutting.add(task)
-            task.add_done_callback(cutting.discard)
+            # Every customer exchange in flight ends now by its phase, not when it next sends;
+            # a committed one gets read_timeout to finish (gateway/exchanges.py).
+            app[EXCHANGES].on_disable(grace=gateway.config.proxy.read_timeout)
 
     async def settings_poller(app: web.Application) -> AsyncIterator[None]:
         unsubscribe = state.subscribe(on_portal_change)
