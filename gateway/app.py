@@ -309,6 +309,7 @@ def create_app(
         yield
         unsubscribe()
         await poller.stop()
+        await app[EXCHANGES].wait_closed()  # WebSocket closings a disable started
 
     own_server = config.proxy.server_header or "portal-gateway"
 

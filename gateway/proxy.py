@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,24 +24,10 @@ from gateway.exchanges import Cut, LiveExchange, Phase
 from gateway.headers import Headers, decode_raw, response_headers
 from gateway.live import LiveConnections
 from gateway.responses import error_response
+from gateway.upload import BodyState, BodyTooLarge, stream_body, trace_heads
 from gateway.values import mask_secrets, mask_url
 
 log = logging.getLogger("gateway.proxy")
-
-
-async def _head_sent(
-    session: aiohttp.ClientSession, ctx: Any, params: aiohttp.TraceRequestHeadersSentParams
-) -> None:
-    # aiohttp writes a body-less request's head right after this signal, with no await in
-    # between: for such a request this is the moment its last byte leaves (see exchanges.py).
-    if isinstance(ctx.trace_request_ctx, LiveExchange):
-        ctx.trace_request_ctx.wrote_last_byte()
-
-
-def _trace_heads() -> aiohttp.TraceConfig:
-    trace = aiohttp.TraceConfig()
-    trace.on_request_headers_sent.append(_head_sent)
-    return trace
 
 
 def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
@@ -68,7 +54,7 @@ def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
         trust_env=False,
         max_field_size=proxy.max_field_size,
         max_line_size=proxy.max_field_size,
-        trace_configs=[_trace_heads()],
+        trace_configs=[trace_heads()],
     )
 
 
@@ -94,39 +80,6 @@ class RelayResponse(web.StreamResponse):
             self.headers.popall(hdrs.CONTENT_TYPE, None)
         if not had_server:
             self.headers.popall(hdrs.SERVER, None)
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-@dataclass
-class _BodyState:
-    sent: int = 0
-    too_large: bool = False
-
-
-async def _stream_body(
-    request: web.Request, limit: int, state: _BodyState, live: LiveExchange | None
-) -> AsyncIterator[bytes]:
-    length = request.content_length
-    async for chunk in request.content.iter_any():
-        if state.sent + len(chunk) > limit:
-            # The upstream sees at most `limit` bytes; the exchange is then abandoned.
-            state.too_large = True
-            raise BodyTooLarge
-        if live is not None:
-            # SECURITY: raise, never return: a generator that ends is a complete body to
-            # aiohttp, which would then write the chunked terminator.
-            live.check()
-            if length is not None and state.sent + len(chunk) >= length:
-                live.wrote_last_byte()  # this chunk completes the Content-Length body
-        state.sent += len(chunk)
-        yield chunk
-    if live is not None:
-        live.check()
-        # aiohttp writes the chunked terminator next, with no await of ours in between.
-        live.wrote_last_byte()
 
 
 def upstream_url(upstream: Upstream, target: str) -> URL:
@@ -168,7 +121,7 @@ class Forwarder:
         )
         return error_response(ex.request, status, ex.request_id)
 
-    def _failed(self, ex: Exchange, exc: Exception, state: _BodyState) -> web.Response:
+    def _failed(self, ex: Exchange, exc: Exception, state: BodyState) -> web.Response:
         if isinstance(exc, BodyTooLarge) or state.too_large:
             return error_response(ex.request, 413, ex.request_id, close=True)
         if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
@@ -200,10 +153,10 @@ class Forwarder:
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if live is not None:
                 live.check()
-        state = _BodyState()
+        state = BodyState()
         data: Any = None
         if has_body:
-            data = _stream_body(request, self.proxy.client_max_size, state, live)
+            data = stream_body(request, self.proxy.client_max_size, state, live)
         elif length == "0":
             data = b""
         call = self.session.request(
