@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.keys import SESSION
 from tests.conftest import Gateway, Handler, StartGateway, StartUpstream
 from tests.rawhttp import connect, read_response, read_until_closed
 
@@ -95,50 +93,6 @@ async def test_an_upload_cut_half_way_never_reaches_the_upstream_complete(
         await asyncio.sleep(0.01)
     assert held.outcome.startswith("cut: ")
     assert MIB // 2 <= held.received < MIB
-
-
-async def test_a_disable_before_the_upstream_connection_is_made_forwards_nothing(
-    upstream: StartUpstream, gateway: StartGateway
-) -> None:
-    # The race at classification: the gate passed (enabled), then the portal flips while the
-    # gateway's upstream client is about to connect.
-    up = await upstream()
-    gw = await gateway(up.url)
-    trace = aiohttp.TraceConfig()
-
-    async def flip_on_start(
-        session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
-    ) -> None:
-        await _flip(gw)
-
-    trace.on_request_start.append(flip_on_start)
-    trace.freeze()
-    gw.client.app[SESSION].trace_configs.append(trace)
-    async with gw.client.get("/pay", headers={"Cookie": "portal_session=abc"}) as resp:
-        assert resp.status == 503
-        assert "portal_session=;" in resp.headers["Set-Cookie"]
-    assert up.seen == []
-    async with gw.client.get("/_gateway/metrics") as resp:
-        metrics = await resp.text()
-    line = 'portal_gateway_decisions_total{route="customer",reason="customer_disabled_in_flight"} 1'
-    assert line in metrics
-
-
-async def test_a_disable_after_100_continue_before_the_body_forwards_no_complete_request(
-    upstream: StartUpstream, gateway: StartGateway
-) -> None:
-    up = await upstream()
-    gw = await gateway(up.url)
-    async with connect(gw.port) as (reader, writer):
-        writer.write(
-            b"POST /pay HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\nExpect: 100-continue\r\n\r\n"
-        )
-        await writer.drain()
-        assert await reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
-        await _flip(gw)
-        reply, _ = await read_until_closed(reader, 5)
-    assert reply.startswith(b"HTTP/1.1 503 ")
-    assert up.seen == []  # the recording upstream records only a request it read whole
 
 
 def _blocking(held: Held) -> Handler:
