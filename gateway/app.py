@@ -266,14 +266,19 @@ def create_app(
     app[POLLER] = poller
     state = poller.state
     app[READY] = lambda: state.ready and not app[DRAINING].active
-    app[GAUGES] = lambda: {
-        "portal_gateway_customer_portal_enabled": float(state.enabled),
-        # Streams and WebSockets, as before; the in-flight total counts every phase.
-        "portal_gateway_live_customer_connections": float(
-            app[EXCHANGES].counts()[Phase.RELAYING] + app[EXCHANGES].counts()[Phase.WEBSOCKET]
-        ),
-        "portal_gateway_customer_exchanges_in_flight": float(len(app[EXCHANGES])),
-    }
+
+    def gauges() -> dict[str, float]:
+        phases = app[EXCHANGES].counts()
+        return {
+            "portal_gateway_customer_portal_enabled": float(state.enabled),
+            # Answers relaying and WebSockets, as before; in flight counts every phase.
+            "portal_gateway_live_customer_connections": float(
+                phases[Phase.RELAYING] + phases[Phase.WEBSOCKET]
+            ),
+            "portal_gateway_customer_exchanges_in_flight": float(sum(phases.values())),
+        }
+
+    app[GAUGES] = gauges
     key = _session_key(config)
 
     def rule_factory(cfg: Config) -> Mapping[str, Sequence[Rule]]:

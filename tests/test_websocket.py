@@ -118,3 +118,18 @@ async def test_an_office_websocket_handshake_in_progress_passes_the_switch(
     async with await asyncio.wait_for(opening, 5) as ws:
         await ws.send_str("hi")
         assert (await asyncio.wait_for(ws.receive(), 5)).data == "echo hi"
+
+
+async def test_an_upstream_refusal_reaches_the_client_as_its_status_and_is_forgotten(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=403, text="no")
+
+    up = await upstream({"/live": refuse})
+    gw = await gateway(up.url)
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await gw.client.ws_connect("/live/spaces")
+    assert refused.value.status == 403
+    async with gw.client.get("/_gateway/metrics") as resp:
+        assert "portal_gateway_customer_exchanges_in_flight 0" in await resp.text()
