@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
@@ -13,14 +12,15 @@ from aiohttp.typedefs import Handler
 
 from gateway.admin import Admin
 from gateway.config import Config
+from gateway.exchanges import Exchanges, Phase
 from gateway.handler import Gateway
 from gateway.headers import request_id
 from gateway.keys import (
     ADMIN_APP,
     CONFIG,
     DRAINING,
+    EXCHANGES,
     GAUGES,
-    LIVE,
     METRICS,
     POLLER,
     READY,
@@ -93,7 +93,7 @@ def create_app(
     app = web.Application()
     app[CONFIG] = config
     app[METRICS] = Metrics()
-    app[LIVE] = LiveConnections()
+    app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
     if poller is None:
@@ -111,10 +111,19 @@ def create_app(
         return None
 
     app[READY] = not_ready
-    app[GAUGES] = lambda: {
-        "portal_gateway_customer_portal_enabled": float(state.enabled),
-        "portal_gateway_live_customer_connections": float(len(app[LIVE])),
-    }
+
+    def gauges() -> dict[str, float]:
+        phases = app[EXCHANGES].counts()
+        return {
+            "portal_gateway_customer_portal_enabled": float(state.enabled),
+            # Answers relaying and WebSockets, as before; in flight counts every phase.
+            "portal_gateway_live_customer_connections": float(
+                phases[Phase.RELAYING] + phases[Phase.WEBSOCKET]
+            ),
+            "portal_gateway_customer_exchanges_in_flight": float(sum(phases.values())),
+        }
+
+    app[GAUGES] = gauges
     gateway = Gateway(app, _session_key(config), wall)
     app[GATEWAY] = gateway
     if config.admin_listen is not None:
@@ -135,14 +144,11 @@ def create_app(
         yield
         await session.close()
 
-    cutting: set[asyncio.Task[int]] = set()
-
     def on_portal_change(enabled: bool) -> None:
         if not enabled:
-            # Open customer WebSockets and streams end now, not when they next send.
-            task = asyncio.get_running_loop().create_task(app[LIVE].close_all())
-            cutting.add(task)
-            task.add_done_callback(cutting.discard)
+            # Every customer exchange in flight ends now by its phase, not when it next sends;
+            # a committed one gets read_timeout to finish (gateway/exchanges.py).
+            app[EXCHANGES].on_disable(grace=gateway.config.proxy.read_timeout)
 
     async def settings_poller(app: web.Application) -> AsyncIterator[None]:
         unsubscribe = state.subscribe(on_portal_change)
@@ -150,6 +156,7 @@ def create_app(
         yield
         unsubscribe()
         await poller.stop()
+        await app[EXCHANGES].wait_closed()  # WebSocket closings a disable started
 
     own_server = config.proxy.server_header or "portal-gateway"
 

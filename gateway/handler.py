@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from aiohttp import hdrs, web
 
 from gateway import admin
-from gateway.answers import deny_response
+from gateway.answers import deny_response, unavailable_response
 from gateway.config import Config
+from gateway.exchanges import Cut, LiveExchange
 from gateway.headers import (
     ForwardContext,
     client_ip,
@@ -22,14 +23,15 @@ from gateway.headers import (
     request_id,
     values,
 )
-from gateway.keys import CONFIG, LIVE, METRICS, POLLER, SOCKETS
+from gateway.keys import CONFIG, EXCHANGES, METRICS, POLLER, SOCKETS
 from gateway.observability import access_log
 from gateway.paths import PathRejected, canonicalize
-from gateway.policy import Allow, Deny, Gate, GateState
+from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
 from gateway.proxy import Exchange, Forwarder
 from gateway.request_facts import proxy_facts
 from gateway.responses import error_response
 from gateway.settings.state import PortalState
+from gateway.websocket import relay_websocket
 
 log = logging.getLogger("gateway")
 
@@ -145,6 +147,8 @@ class Gateway:
         ip = client_ip(peer, values(client_headers, "x-forwarded-for"), cfg.proxy.trusted_proxies)
         route_name, reason = "-", "forwarded"
         response: web.StreamResponse | None = None
+        live: LiveExchange | None = None
+        facts: RequestFacts | None = None
         try:
             if cfg.admin_listen is None and exact_reserved(request.raw_path, cfg.admin_prefix):
                 route_name, reason = "admin", "admin"
@@ -175,9 +179,25 @@ class Gateway:
                 response = deny_response(request, decision, cfg.customer_portal, rid)
                 return response
             route_name = decision.route.name
-            response = await self._forward(request, decision, runtime, facts.secure, peer, rid)
+            if decision.route.portal == "customer":
+                # SECURITY: held from the decision (no await since classification) to its last
+                # byte, so a disable reaches it in every phase (gateway/exchanges.py).
+                live = self.app[EXCHANGES].register(request.method)
+            response = await self._forward(request, decision, runtime, live, peer, rid)
             if _is_websocket(request) and reason == "forwarded":
                 reason = "websocket"
+            if live is not None and live.cut:
+                reason = "customer_disabled_in_flight"
+            return response
+        except Cut:
+            # The portal turned off before the client got a byte: the gate's own answer, with
+            # the session cookies the request carried expired, as a refusal would have.
+            reason = "customer_disabled_in_flight"
+            assert facts is not None
+            last = self.state().last_disabled_at
+            denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
+            cookies = denied.set_cookies if isinstance(denied, Deny) else ()
+            response = unavailable_response(request, cfg.customer_portal, cookies)
             return response
         except (asyncio.CancelledError, ConnectionError):
             raise
@@ -190,6 +210,8 @@ class Gateway:
             response = error_response(request, 500, rid, close=True)
             return response
         finally:
+            if live is not None:
+                live.done()
             self.app[METRICS].decision(route_name, reason)
             access_log(request, response, ip, rid, route_name, time.monotonic() - started)
 
@@ -198,7 +220,7 @@ class Gateway:
         request: web.Request,
         allow: Allow,
         runtime: Runtime,
-        secure: bool,
+        live: LiveExchange | None,
         peer: str,
         rid: str,
     ) -> web.StreamResponse:
@@ -236,11 +258,11 @@ class Gateway:
             headers=headers,
             request_id=rid,
             on_response=tuple(on_response),
-            live=self.app[LIVE] if route.portal == "customer" else None,
+            live=live,
             sockets=self.app[SOCKETS],
         )
         if _is_websocket(request):
-            return await self.forwarder.websocket(exchange)
+            return await relay_websocket(self.forwarder, exchange)
         return await self.forwarder.forward(exchange)
 
     def _restamp(self, gate: Gate, allow: Allow) -> ResponseEdit:

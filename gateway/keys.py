@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.exchanges import Exchanges
 from gateway.live import LiveConnections
 from gateway.observability import Metrics
 from gateway.settings.poller import Poller
@@ -19,7 +20,7 @@ METRICS = web.AppKey("metrics", Metrics)
 # settings poller; ready when absent (no store to wait for).
 READY: web.AppKey[Callable[[], str | None]] = web.AppKey("ready_check")
 GAUGES: web.AppKey[Callable[[], dict[str, float]]] = web.AppKey("gauges")
-LIVE = web.AppKey("live_customer_connections", LiveConnections)
+EXCHANGES = web.AppKey("customer_exchanges", Exchanges)
 SOCKETS = web.AppKey("relayed_websockets", LiveConnections)
 
 

@@ -1,4 +1,7 @@
-"""Open customer connections (WebSockets, streamed responses) to cut when the portal turns off."""
+"""Long-lived connections with a coroutine that ends each: relayed WebSockets, told 1001 on drain.
+
+Customer exchanges, which a disable ends by phase, are tracked in gateway/exchanges.py.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ Closer = Callable[[], Awaitable[None]]
 
 
 class LiveConnections:
-    """Long-lived customer exchanges, each with the coroutine that ends it."""
+    """Long-lived connections, each with the coroutine that ends it."""
 
     def __init__(self) -> None:
         self._closers: dict[int, Closer] = {}
@@ -37,5 +40,5 @@ class LiveConnections:
             try:
                 await closer()
             except Exception:  # one broken peer must not keep the others open
-                log.exception("closing a live customer connection failed")
+                log.exception("closing a live connection failed")
         return len(closers)

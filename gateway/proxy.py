@@ -1,15 +1,17 @@
-"""Forwarding: request and response bodies streamed both ways, WebSocket relay, 502/504.
+"""Forwarding: request and response bodies streamed both ways, 502/504.
 
 aiohttp's defaults are made for an API client, not a proxy; every departure from them is
-deliberate and named where it is made (see `make_session`).
+deliberate and named where it is made (see `make_session`). A customer exchange carries its
+`LiveExchange` (gateway/exchanges.py): every await here is either run through it, so a disable
+cancels it, or followed by a check, so a disable is never missed between two awaits. The
+WebSocket relay is in gateway/websocket.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,21 +20,14 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from gateway.config import ProxyConfig, Upstream
+from gateway.exchanges import Cut, LiveExchange, Phase
 from gateway.headers import Headers, decode_raw, response_headers
 from gateway.live import LiveConnections
 from gateway.responses import error_response
+from gateway.upload import BodyState, BodyTooLarge, stream_body, trace_heads
 from gateway.values import mask_secrets, mask_url
 
 log = logging.getLogger("gateway.proxy")
-
-_WS_HANDSHAKE = frozenset(
-    {
-        "sec-websocket-key",
-        "sec-websocket-version",
-        "sec-websocket-protocol",
-        "sec-websocket-extensions",
-    }
-)
 
 
 def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
@@ -59,6 +54,7 @@ def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
         trust_env=False,
         max_field_size=proxy.max_field_size,
         max_line_size=proxy.max_field_size,
+        trace_configs=[trace_heads()],
     )
 
 
@@ -86,26 +82,6 @@ class RelayResponse(web.StreamResponse):
             self.headers.popall(hdrs.SERVER, None)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-@dataclass
-class _BodyState:
-    sent: int = 0
-    too_large: bool = False
-
-
-async def _stream_body(request: web.Request, limit: int, state: _BodyState) -> AsyncIterator[bytes]:
-    async for chunk in request.content.iter_any():
-        if state.sent + len(chunk) > limit:
-            # The upstream sees at most `limit` bytes; the exchange is then abandoned.
-            state.too_large = True
-            raise BodyTooLarge
-        state.sent += len(chunk)
-        yield chunk
-
-
 def upstream_url(upstream: Upstream, target: str) -> URL:
     # encoded=True: yarl would otherwise re-quote the path and query the client sent.
     return URL(upstream.url + target, encoded=True)
@@ -122,8 +98,8 @@ class Exchange:
     request_id: str
     # Edits the gateway makes to the answer before it is sent (e.g. expiring a cookie).
     on_response: Sequence[Callable[[web.StreamResponse], Awaitable[None]]] = ()
-    # Where a customer exchange registers while it streams, so a disable can cut it.
-    live: LiveConnections | None = None
+    # A customer exchange, registered at classification, so a disable can end it mid-flight.
+    live: LiveExchange | None = None
     # Every relayed WebSocket, so a shutdown can say 1001 to each.
     sockets: LiveConnections | None = None
 
@@ -135,7 +111,7 @@ class Forwarder:
         self.session = session
         self.proxy = proxy
 
-    def _error(self, ex: Exchange, status: int, why: str) -> web.Response:
+    def error(self, ex: Exchange, status: int, why: str) -> web.Response:
         log.warning(
             "upstream %s (%s): %s [request %s]",
             ex.upstream.name,
@@ -145,47 +121,65 @@ class Forwarder:
         )
         return error_response(ex.request, status, ex.request_id)
 
+    def _failed(self, ex: Exchange, exc: Exception, state: BodyState) -> web.Response:
+        if isinstance(exc, BodyTooLarge) or state.too_large:
+            return error_response(ex.request, 413, ex.request_id, close=True)
+        if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+            return self.error(ex, 504, "timed out")
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return self.error(ex, 502, f"connection failed: {exc.os_error.strerror or exc}")
+        if isinstance(exc, aiohttp.ClientError | ValueError):
+            return self.error(ex, 502, f"{type(exc).__name__}: {exc}")
+        raise exc
+
     async def forward(self, ex: Exchange) -> web.StreamResponse:
+        """Forward and relay; raises `Cut` when a disable ended it before the client got a byte."""
         request = ex.request
+        live = ex.live
         length = request.headers.get(hdrs.CONTENT_LENGTH)
         has_body = request.body_exists
         if length is not None and int(length) > self.proxy.client_max_size:
             # Answered before the body is read: nothing is forwarded.
             return error_response(request, 413, ex.request_id, close=True)
+        if live is not None:
+            live.has_body = has_body
+            live.phase = Phase.UPSTREAM
+            # SECURITY: the portal may have turned off since classification (while the rules
+            # ran): the upstream is not contacted.
+            live.check()
         if has_body and request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
             # The gateway answers Expect itself (it is stripped upstream), and only now that
             # the request is known to be forwarded.
             await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        state = _BodyState()
+            if live is not None:
+                live.check()
+        state = BodyState()
         data: Any = None
         if has_body:
-            data = _stream_body(request, self.proxy.client_max_size, state)
+            data = stream_body(request, self.proxy.client_max_size, state, live)
         elif length == "0":
             data = b""
+        call = self.session.request(
+            request.method,
+            upstream_url(ex.upstream, ex.target),
+            headers=ex.headers,
+            data=data,
+            allow_redirects=False,
+            compress=None,
+            chunked=None,
+            # A body-less request's last byte is its head: `_head_sent` marks it.
+            trace_request_ctx=None if has_body else live,
+        )
         try:
-            upstream = await self.session.request(
-                request.method,
-                upstream_url(ex.upstream, ex.target),
-                headers=ex.headers,
-                data=data,
-                allow_redirects=False,
-                compress=None,
-                chunked=None,
-            )
-        except asyncio.CancelledError:
+            # Through the exchange, so a disable cancels the connect, the upload or the wait
+            # for the answer's head, and the upstream connection is closed with it.
+            upstream = await (live.run(call) if live is not None else call)
+        except (asyncio.CancelledError, Cut):
             raise
-        except BodyTooLarge:
-            return error_response(request, 413, ex.request_id, close=True)
-        except (TimeoutError, aiohttp.ServerTimeoutError, aiohttp.ConnectionTimeoutError):
-            if state.too_large:
-                return error_response(request, 413, ex.request_id, close=True)
-            return self._error(ex, 504, "timed out")
-        except aiohttp.ClientConnectorError as exc:
-            return self._error(ex, 502, f"connection failed: {exc.os_error.strerror or exc}")
-        except (aiohttp.ClientError, ValueError) as exc:
-            if state.too_large:
-                return error_response(request, 413, ex.request_id, close=True)
-            return self._error(ex, 502, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            if live is not None and live.cut:
+                raise Cut from exc  # the body generator stopped because of the disable
+            return self._failed(ex, exc, state)
         try:
             return await self._relay(ex, upstream)
         finally:
@@ -195,12 +189,20 @@ class Forwarder:
             else:
                 upstream.close()
 
+    def _abort(self, ex: Exchange, why: str, *args: object) -> None:
+        # SECURITY/correctness: never end a truncated body cleanly. Aborting the client
+        # connection is the only way to tell it the response is incomplete.
+        log.warning(why + " [request %s]", *args, ex.request_id)
+        if ex.request.transport is not None:
+            ex.request.transport.abort()
+
     async def _relay(self, ex: Exchange, upstream: aiohttp.ClientResponse) -> web.StreamResponse:
         request = ex.request
+        live = ex.live
         try:
             headers = response_headers(decode_raw(upstream.raw_headers))
         except ValueError as exc:
-            return self._error(ex, 502, str(exc))
+            return self.error(ex, 502, str(exc))
         response = RelayResponse(
             status=upstream.status, reason=upstream.reason, server=self.proxy.server_header
         )
@@ -209,161 +211,50 @@ class Forwarder:
         response.headers.setdefault("X-Request-ID", ex.request_id)
         for edit in ex.on_response:
             await edit(response)
-        unregister = ex.live.add(lambda: _cut(request, upstream)) if ex.live is not None else None
+        forget = _nothing
+        if live is not None:
+            live.check()  # nothing has been sent to the client yet: the caller answers 503
+            live.phase = Phase.RELAYING
+            forget = live.on_cut(lambda: _cut(request, upstream))
         try:
             await response.prepare(request)
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+            if live is not None and live.cut:
+                self._abort(ex, "customer portal disabled: response cut")
+                return response
             # The client went away; the upstream connection is closed by the caller.
             log.info("client disconnected mid-response [request %s]", ex.request_id)
             return response
         except (aiohttp.ClientError, TimeoutError) as exc:
-            # SECURITY/correctness: never end a truncated body cleanly. Aborting the client
-            # connection is the only way to tell it the response is incomplete.
-            log.warning(
-                "upstream %s (%s): response cut short: %s [request %s]",
-                ex.upstream.name,
-                mask_url(ex.upstream.url),
-                type(exc).__name__,
-                ex.request_id,
-            )
-            if request.transport is not None:
-                request.transport.abort()
+            if live is not None and live.cut:
+                self._abort(ex, "customer portal disabled: response cut")
+            else:
+                self._abort(
+                    ex,
+                    "upstream %s (%s): response cut short: %s",
+                    ex.upstream.name,
+                    mask_url(ex.upstream.url),
+                    type(exc).__name__,
+                )
             return response
         finally:
-            if unregister is not None:
-                unregister()
+            forget()
+        if live is not None and live.cut:
+            # The upstream's body ended because the cut closed it: not a clean end either.
+            self._abort(ex, "customer portal disabled: response cut")
+            return response
         await response.write_eof()
         return response
 
-    async def websocket(self, ex: Exchange) -> web.StreamResponse:
-        """Relay a WebSocket: the upstream must answer 101 before the client gets one."""
-        request = ex.request
-        protocols = [
-            p.strip()
-            for line in request.headers.getall(hdrs.SEC_WEBSOCKET_PROTOCOL, [])
-            for p in line.split(",")
-            if p.strip()
-        ]
-        headers = [(k, v) for k, v in ex.headers if k.lower() not in _WS_HANDSHAKE]
-        try:
-            upstream_ws = await self.session.ws_connect(
-                upstream_url(ex.upstream, ex.target),
-                headers=headers,
-                protocols=protocols,
-                autoclose=False,
-                autoping=False,
-                max_msg_size=self.proxy.websocket_max_message,
-                compress=0,
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            # No tunnel unless the upstream said 101: relay its refusal status only.
-            log.info("upstream refused WebSocket with %s [request %s]", exc.status, ex.request_id)
-            status = exc.status if 400 <= exc.status < 600 else 502
-            return error_response(request, status, ex.request_id)
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            return self._error(ex, 504, "WebSocket connect timed out")
-        except aiohttp.ClientError as exc:
-            return self._error(ex, 502, f"WebSocket connect failed: {exc}")
-        client_ws = web.WebSocketResponse(
-            protocols=[upstream_ws.protocol] if upstream_ws.protocol else (),
-            autoclose=False,
-            autoping=False,
-            max_msg_size=self.proxy.websocket_max_message,
-            compress=False,
-        )
-        client_ws.headers["X-Request-ID"] = ex.request_id
-        relay = WebSocketRelay(client_ws, upstream_ws)
-        unregister = ex.live.add(relay.try_again_later) if ex.live is not None else None
-        forget = ex.sockets.add(relay.going_away) if ex.sockets is not None else None
-        try:
-            await client_ws.prepare(request)
-            await relay.run()
-        finally:
-            if unregister:
-                unregister()
-            if forget:
-                forget()
-            await upstream_ws.close()
-        return client_ws
+
+def _nothing() -> None:
+    return None
 
 
-async def _cut(request: web.Request, upstream: aiohttp.ClientResponse) -> None:
-    """End a streamed customer response now: the portal was switched off mid-stream."""
+def _cut(request: web.Request, upstream: aiohttp.ClientResponse) -> None:
+    """End a relayed customer answer now: the portal was switched off mid-response."""
     upstream.close()
     if request.transport is not None:
         request.transport.abort()
-
-
-WebSocketLike = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
-
-
-async def _pump(src: WebSocketLike, dst: WebSocketLike) -> None:
-    while True:
-        msg = await src.receive()
-        if dst.closed:
-            return
-        if msg.type == aiohttp.WSMsgType.TEXT:
-            await dst.send_str(msg.data)
-        elif msg.type == aiohttp.WSMsgType.BINARY:
-            await dst.send_bytes(msg.data)
-        elif msg.type == aiohttp.WSMsgType.PING:
-            await dst.ping(msg.data)
-        elif msg.type == aiohttp.WSMsgType.PONG:
-            await dst.pong(msg.data)
-        elif msg.type == aiohttp.WSMsgType.CLOSE:
-            # Close codes and reasons pass through as sent (4001 "bye" stays 4001 "bye").
-            await dst.close(code=msg.data, message=(msg.extra or "").encode())
-            return
-        else:
-            # An abnormal drop (no close frame) reaches the other side as 1011, never 1006.
-            await dst.close(code=aiohttp.WSCloseCode.INTERNAL_ERROR, message=b"upstream lost")
-            return
-
-
-class WebSocketRelay:
-    """Both directions of one relayed WebSocket, and the way to cut it."""
-
-    def __init__(
-        self, client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse
-    ) -> None:
-        self.client, self.upstream = client, upstream
-        self.tasks: tuple[asyncio.Task[None], ...] = ()
-
-    async def run(self) -> None:
-        self.tasks = (
-            asyncio.create_task(_pump(self.client, self.upstream)),
-            asyncio.create_task(_pump(self.upstream, self.client)),
-        )
-        try:
-            _done, pending = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
-            # The other direction is finishing its half of the close handshake; give it a moment.
-            if pending:
-                await asyncio.wait(pending, timeout=2)
-        finally:
-            await self._stop_pumps()
-
-    async def _stop_pumps(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError, aiohttp.ClientError):
-                await task
-
-    async def end(self, code: int, to_client: bytes, to_upstream: bytes) -> None:
-        await self._stop_pumps()
-        await self.client.close(code=code, message=to_client)
-        await self.upstream.close(code=code, message=to_upstream)
-
-    async def try_again_later(self) -> None:
-        """The portal was switched off: 1013 "Try Again Later" (RFC 6455 registry) both ways."""
-        await self.end(
-            aiohttp.WSCloseCode.TRY_AGAIN_LATER, b"try again later", b"customer portal disabled"
-        )
-
-    async def going_away(self) -> None:
-        """The gateway is shutting down: 1001 "Going Away" both ways."""
-        await self.end(
-            aiohttp.WSCloseCode.GOING_AWAY, b"gateway shutting down", b"gateway shutting down"
-        )
