@@ -24,8 +24,9 @@ class Admin:
         self, request: web.Request, request_id: str, prefix: str
     ) -> web.StreamResponse:
         path = request.raw_path.partition("?")[0][len(prefix) :]
-        if path == "/decision":
-            # Forward-auth callers may ask with the original method; the answer never reads a body.
+        if path == "/decision" or path.startswith("/decision/"):
+            # Forward-auth callers may ask with the original method, and Envoy's ext_authz appends
+            # the original path to its path_prefix; the answer never reads a body.
             return decide(request, self.config(), self.enabled(), request_id)
         if request.method not in ("GET", "HEAD"):
             return error_response(request, 405, request_id)

@@ -28,6 +28,8 @@ def _load(path: str) -> Config:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
     print(f"{config.file}: OK")
     print(f"listen      {config.listen_host}:{config.listen_port}")
     for name, upstream in config.upstreams.items():

@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from gateway import hosts as hostnames
+from gateway.forward_auth import PROXIES, Proxy
 from gateway.paths import PathRejected, route_segments
 from gateway.values import parse_duration, parse_size
 from gateway.yamlnodes import (
@@ -41,6 +42,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "CustomerPortalConfig",
+    "ForwardAuthConfig",
     "ProxyConfig",
     "Route",
     "SettingsConfig",
@@ -131,6 +133,13 @@ class ProxyConfig:
 
 
 @dataclass(frozen=True)
+class ForwardAuthConfig:
+    """`/_gateway/decision`: which proxy in front asks, so only its header family is read."""
+
+    proxy: Proxy | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     file: str
     listen_host: str
@@ -144,6 +153,9 @@ class Config:
     server_names: tuple[str, ...] = ()
     # When set, the reserved endpoints answer only here, and this listener serves nothing else.
     admin_listen: tuple[str, int] | None = None
+    forward_auth: ForwardAuthConfig = ForwardAuthConfig()
+    # `FILE:LINE: key: message` for what is valid but probably not meant; `check` prints them.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 TOP_KEYS = (
@@ -156,7 +168,9 @@ TOP_KEYS = (
     "admin_prefix",
     "admin_listen",
     "server_names",
+    "forward_auth",
 )
+FORWARD_AUTH_KEYS = ("proxy",)
 SETTINGS_KEYS = (
     "source",
     "field",
@@ -500,6 +514,37 @@ def _parse_proxy(root: Reader) -> ProxyConfig:
     )
 
 
+def _parse_forward_auth(root: Reader, proxy: ProxyConfig) -> ForwardAuthConfig:
+    node = mapping(root.at("forward_auth"), "forward_auth", root.errors)
+    if node is None:
+        return ForwardAuthConfig()
+    check_keys(node, FORWARD_AUTH_KEYS, "forward_auth", root.errors)
+    r = Reader(node, "forward_auth", root.errors)
+    child = r.at("proxy")
+    if child is None or child.value is None:
+        return ForwardAuthConfig()
+    if child.value not in PROXIES:
+        import difflib
+
+        close = difflib.get_close_matches(str(child.value), PROXIES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        r.errors.add(
+            child,
+            "forward_auth.proxy",
+            f"expected {' | '.join(PROXIES)}, got {child.value!r}{hint}",
+        )
+        return ForwardAuthConfig()
+    if not proxy.trusted_proxies:
+        r.errors.warn(
+            child,
+            "forward_auth.proxy",
+            "proxy.trusted_proxies is empty, so /_gateway/decision answers every request 403; "
+            f"list the address {child.value} connects from",
+        )
+    found: Proxy = child.value
+    return ForwardAuthConfig(proxy=found)
+
+
 def parse_config(text: str, file: str) -> Config:
     """Validate a whole config document; raises ConfigError listing every problem."""
     errors = Errors(file)
@@ -528,6 +573,7 @@ def parse_config(text: str, file: str) -> Config:
     routes = _parse_routes(root, upstreams, admin_prefix)
     portal = _parse_customer_portal(root)
     proxy = _parse_proxy(root)
+    forward_auth = _parse_forward_auth(root, proxy)
     server_names = []
     for i, (h, n) in enumerate(root.strings("server_names", ()) or ()):
         if not hostnames.valid_pattern(h):
@@ -546,6 +592,8 @@ def parse_config(text: str, file: str) -> Config:
         admin_prefix=admin_prefix,
         server_names=tuple(server_names),
         admin_listen=admin_listen,
+        forward_auth=forward_auth,
+        warnings=tuple(str(w) for w in errors.warnings),
     )
 
 

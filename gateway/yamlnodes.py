@@ -42,10 +42,16 @@ class Errors:
 
     file: str
     issues: list[ConfigIssue] = field(default_factory=list)
+    warnings: list[ConfigIssue] = field(default_factory=list)
 
     def add(self, node: Node | None, key: str, message: str) -> None:
         line = node.line if node is not None else 1
         self.issues.append(ConfigIssue(self.file, line, key, message))
+
+    def warn(self, node: Node | None, key: str, message: str) -> None:
+        """Valid, but probably not what was meant: reported, never fatal."""
+        line = node.line if node is not None else 1
+        self.warnings.append(ConfigIssue(self.file, line, key, message))
 
     def raise_if_any(self) -> None:
         if self.issues:
