@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from gateway.config import Config
 from gateway.decision import decide
 from gateway.keys import GAUGES, METRICS, READY
+from gateway.policy import GateState
 from gateway.responses import error_response
+
+if TYPE_CHECKING:
+    from gateway.handler import Runtime
 
 
 class Admin:
     def __init__(
-        self, app: web.Application, config: Callable[[], Config], enabled: Callable[[], bool]
+        self,
+        app: web.Application,
+        runtime: Callable[[], Runtime],
+        state: Callable[[], GateState],
+        wall: Callable[[], float],
     ) -> None:
         self.app = app
-        self.config = config
-        self.enabled = enabled
+        self.runtime = runtime
+        self.state = state
+        self.wall = wall
 
-    async def handle(
-        self, request: web.Request, request_id: str, prefix: str
-    ) -> web.StreamResponse:
+    async def handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
+        runtime = self.runtime()
+        prefix = runtime.config.admin_prefix
         path = request.raw_path.partition("?")[0][len(prefix) :]
         if path == "/decision" or path.startswith("/decision/"):
-            # Forward-auth callers may ask with the original method, and Envoy's ext_authz appends
-            # the original path to its path_prefix; the answer never reads a body.
-            return decide(request, self.config(), self.enabled(), request_id)
+            # Any method and any sub-path: Envoy's ext_authz asks with the original method and
+            # appends the original path. The answer never reads a body.
+            return decide(
+                request, runtime.config, runtime.gate, self.state(), self.wall(), request_id
+            )
         if request.method not in ("GET", "HEAD"):
             return error_response(request, 405, request_id)
         if path == "/healthz":

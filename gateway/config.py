@@ -102,6 +102,9 @@ class CustomerPortalConfig:
     """What customers see and which of their cookies are sessions."""
 
     session_cookies: tuple[str, ...] = ("portal_session",)
+    # Used by staff and customers alike: never deleted in the browser, only withheld from
+    # customer routes while disabled or stale, so staff stay logged in to the Office Portal.
+    shared_session_cookies: tuple[str, ...] = ()
     cookie_paths: tuple[str, ...] = ("/",)
     cookie_domains: tuple[str, ...] = ()
     unavailable_page: str = "static/unavailable.html"
@@ -187,6 +190,7 @@ SETTINGS_KEYS = (
 ROUTE_KEYS = ("name", "paths", "hosts", "methods", "upstream", "portal")
 PORTAL_KEYS = (
     "session_cookies",
+    "shared_session_cookies",
     "cookie_paths",
     "cookie_domains",
     "unavailable_page",
@@ -412,15 +416,17 @@ def _parse_customer_portal(root: Reader) -> CustomerPortalConfig:
     r = Reader(node, "customer_portal", root.errors)
     defaults = CustomerPortalConfig()
     cookies = r.strings("session_cookies", defaults.session_cookies) or ()
-    for i, (c, n) in enumerate(cookies):
-        try:
-            _cookie_name(c)
-        except ValueError:
-            r.errors.add(
-                n,
-                f"customer_portal.session_cookies[{i}]",
-                f"expected a cookie name or pattern, got {c!r}",
-            )
+    shared = r.strings("shared_session_cookies", ()) or ()
+    for field_name, names in (("session_cookies", cookies), ("shared_session_cookies", shared)):
+        for i, (c, n) in enumerate(names):
+            try:
+                _cookie_name(c)
+            except ValueError:
+                r.errors.add(
+                    n,
+                    f"customer_portal.{field_name}[{i}]",
+                    f"expected a cookie name or pattern, got {c!r}",
+                )
     paths = r.strings("cookie_paths", defaults.cookie_paths) or ()
     for i, (p, n) in enumerate(paths):
         if not p.startswith("/") or any(ch in p for ch in ";, \t"):
@@ -459,6 +465,7 @@ def _parse_customer_portal(root: Reader) -> CustomerPortalConfig:
             )
     return CustomerPortalConfig(
         session_cookies=tuple(c for c, _ in cookies),
+        shared_session_cookies=tuple(c for c, _ in shared),
         cookie_paths=tuple(p for p, _ in paths),
         cookie_domains=tuple(d for d, _ in domains),
         unavailable_page=str(found or page),

@@ -79,3 +79,11 @@ def expiry_lines(name: str, paths: Sequence[str], domains: Sequence[str]) -> lis
                 line += "; Secure"
             lines.append(line)
     return lines
+
+
+_TCHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def is_token(name: str) -> bool:
+    """RFC 6265 cookie-name: an RFC 9110 token (no separators, spaces, controls or non-ASCII)."""
+    return bool(name) and all(c in _TCHARS for c in name)

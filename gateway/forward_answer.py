@@ -62,27 +62,19 @@ def allow(
     """Allow; `upstream_cookie` is the whole Cookie line to send upstream ("" = none)."""
     headers: list[Header] = [("Cache-Control", "no-store"), ("X-Portal-Gateway-Route", route)]
     dropped = 0
-    if proxy == "nginx":
-        if upstream_cookie:
-            headers.append((COOKIE, upstream_cookie))
-        slots, dropped = _slots(set_cookies, stamp_cookie)
-        headers.extend(slots)
-    elif proxy == "caddy":
+    if proxy in ("nginx", "caddy"):
         if upstream_cookie:
             # Caddy's response matcher picks the `handle_response` that sets the Cookie by this
-            # header's presence; without it the other one removes the Cookie.
+            # header's presence; without it (nginx: an empty variable) no Cookie is sent.
             headers.append((COOKIE, upstream_cookie))
-        headers.extend(("Set-Cookie", line) for line in set_cookies)
-    elif proxy == "traefik":
-        if upstream_cookie:
-            headers.append(("Cookie", upstream_cookie))
-        headers.extend(("Set-Cookie", line) for line in set_cookies)
-    else:
-        if upstream_cookie:
-            headers.append(("Cookie", upstream_cookie))
-        else:
-            headers.append(("x-envoy-auth-headers-to-remove", "cookie"))
-        headers.extend(("Set-Cookie", line) for line in set_cookies)
+    elif upstream_cookie:
+        headers.append(("Cookie", upstream_cookie))
+    elif proxy == "envoy":
+        headers.append(("x-envoy-auth-headers-to-remove", "cookie"))
+    headers.extend(("Set-Cookie", line) for line in set_cookies)
+    if proxy == "nginx":
+        slots, dropped = _slots(set_cookies, stamp_cookie)
+        headers.extend(slots)
     # Envoy treats anything but 200 as a deny; the others take 204 (no body to read).
     return Answer(200 if proxy == "envoy" else 204, tuple(headers), b"", dropped)
 

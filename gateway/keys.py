@@ -30,3 +30,5 @@ class Draining:
 
 DRAINING = web.AppKey("draining", Draining)
 POLLER = web.AppKey("poller", Poller)
+# The admin listener's own application (only with `admin_listen`).
+ADMIN_APP = web.AppKey("admin_app", web.Application)

@@ -8,6 +8,8 @@ from http import HTTPStatus
 
 from aiohttp import web
 
+from gateway.policy.negotiate import wants_json as prefers_json
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -36,24 +38,8 @@ MESSAGES = {
 
 
 def wants_json(request: web.BaseRequest) -> bool:
-    """True when the client prefers JSON to HTML (Accept q-values honoured, HTML wins ties)."""
-    best_json = best_html = -1.0
-    for part in request.headers.get("Accept", "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
-        if media == "application/json" or media.endswith("+json"):
-            best_json = max(best_json, q)
-        elif media in ("text/html", "application/xhtml+xml", "text/*", "*/*"):
-            best_html = max(best_html, q)
-    return best_json > 0 and best_json > best_html
+    """True when the client prefers JSON to HTML (see gateway.policy.negotiate)."""
+    return prefers_json(request.headers.get("Accept", ""))
 
 
 def error_response(

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from gateway.app import GATEWAY, create_app
 from gateway.config import Config, ConfigError, load_config
-from gateway.keys import DRAINING, SOCKETS
+from gateway.keys import ADMIN_APP, DRAINING, SOCKETS
 from gateway.protocol import GatewayRunner
 
 log = logging.getLogger("gateway")
@@ -51,20 +51,23 @@ async def serve(config: Config, *, config_path: str) -> int:
     app = create_app(config)
     runner = make_runner(app, config)
     await runner.setup()
-    site = web.TCPSite(runner, config.listen_host, config.listen_port, reuse_address=True)
-    addresses = [(config.listen_host, config.listen_port)]
+    runners: list[web.BaseRunner] = [runner]
+    listen = (config.listen_host, config.listen_port)
+    sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True))]
     if config.admin_listen is not None:
-        addresses.append(config.admin_listen)
-    for host, port in addresses:
-        each = (
-            site
-            if (host, port) == addresses[0]
-            else web.TCPSite(runner, host, port, reuse_address=True)
-        )
+        # The admin listener is its own application: it serves the reserved endpoints and
+        # proxies nothing, whatever port or address a request names.
+        admin_runner = make_runner(app[ADMIN_APP], config)
+        await admin_runner.setup()
+        runners.append(admin_runner)
+        admin_site = web.TCPSite(admin_runner, *config.admin_listen, reuse_address=True)
+        sites.append((config.admin_listen, admin_site))
+    for (host, port), site in sites:
         try:
-            await each.start()
+            await site.start()
         except OSError as exc:
-            await runner.cleanup()
+            for each in reversed(runners):
+                await each.cleanup()
             if exc.errno == errno.EADDRINUSE:
                 raise AddressInUse(host, port) from None
             raise
@@ -106,5 +109,6 @@ async def serve(config: Config, *, config_path: str) -> int:
     log.info(
         "stopping: no new connections; in-flight requests have %ss to finish", proxy.drain_timeout
     )
-    await runner.cleanup()
+    for each in reversed(runners):
+        await each.cleanup()
     return 0

@@ -96,8 +96,13 @@ async def upstream(aiohttp_server: Any) -> AsyncIterator[Callable[..., Awaitable
 
 
 def config_text(
-    upstream_url: str, extra: str = "", routes: str | None = None, settings: str = ""
+    upstream_url: str,
+    extra: str = "",
+    routes: str | None = None,
+    settings: str = "",
+    portal: str = "",
 ) -> str:
+    """A gateway config; `portal` adds lines (two-space indented) to `customer_portal`."""
     routes = routes or textwrap.dedent(
         """\
         routes:
@@ -130,6 +135,7 @@ def config_text(
               session_key: {SESSION_KEY}
             """
         )
+        + portal
         + routes
         + textwrap.dedent(extra)
     ).replace(
@@ -152,9 +158,9 @@ class Gateway:
         assert self.client.server.port is not None
         return self.client.server.port
 
-    async def set_enabled(self, value: object) -> None:
+    async def set_enabled(self, value: object, changed_at: float | None = None) -> None:
         assert isinstance(self.source, MemorySource)
-        self.source.set(value)
+        self.source.set(value, changed_at)
         await self.poller.refresh()
 
 
@@ -182,12 +188,15 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         extra: str = "",
         *,
         routes: str | None = None,
+        portal: str = "",
         enabled: object = True,
         settings: str = "",
         wall: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Gateway:
-        config = parse_config(config_text(upstream_url, extra, routes, settings), "test.yaml")
+        config = parse_config(
+            config_text(upstream_url, extra, routes, settings, portal), "test.yaml"
+        )
         source = make_source(config.settings)
         if isinstance(source, MemorySource):
             source.set(enabled)

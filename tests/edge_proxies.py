@@ -21,6 +21,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config, parse_config
+from gateway.keys import ADMIN_APP
 from gateway.server import make_runner
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
@@ -63,15 +64,17 @@ async def forward_auth_gateway(proxy: str, portal: int) -> AsyncIterator[Forward
     config = parse_config(text, str(ROOT / "config" / "forward-auth.yaml"))
     poller = Poller(make_source(config.settings), config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)
-    runner = make_runner(app, config)
-    await runner.setup()
+    # As `portal-gateway run` does: the admin listener is its own application.
+    runners = [make_runner(app, config), make_runner(app[ADMIN_APP], config)]
     try:
-        for port in (public, admin):
+        for runner, port in zip(runners, (public, admin), strict=True):
+            await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
         await poller.refresh()
         yield ForwardAuthGateway(config, poller, admin)
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
 
 
 async def _listening(port: int, proc: asyncio.subprocess.Process, log: Path) -> None:

@@ -35,7 +35,8 @@ def test_check_prints_the_route_table() -> None:
     table = lines[lines.index(next(ln for ln in lines if ln.startswith("#"))) :]
     assert table[0].split() == ["#", "route", "portal", "paths", "hosts", "methods", "upstream"]
     assert table[1].split()[:3] == ["1", "public", "public"]
-    assert table[3].split()[:4] == ["3", "customer", "customer", "/"]
+    assert table[2].split()[:5] == ["2", "assets", "public", "/favicon.ico,", "/robots.txt,"]
+    assert table[4].split()[:4] == ["4", "customer", "customer", "/"]
 
 
 def test_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:

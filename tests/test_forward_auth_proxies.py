@@ -158,7 +158,75 @@ async def test_the_portals_own_cookies_and_errors_pass_through(
     async with stack(upstream, tmp_path, proxy, front) as s, aiohttp.ClientSession() as http:
         async with http.post(f"{s.url}/login?who=ann") as r:
             assert (r.status, await r.text()) == (200, "welcome")
-            assert r.headers.getall("Set-Cookie") == ["portal_session=s-ann; Path=/"]
+            # The portal's own line, and the gateway's stamp beside it (plugin mode).
+            lines = sorted(r.headers.getall("Set-Cookie"))
+            assert lines[0].startswith("portal_gateway_stamp=")
+            assert lines[1:] == ["portal_session=s-ann; Path=/"]
         async with http.get(f"{s.url}/missing", headers={"Cookie": "portal_session=s-ann"}) as r:
             assert r.status == 200  # the recording upstream echoes every path
     assert s.seen() == ["POST /login?who=ann -", "GET /missing portal_session=s-ann"]
+
+
+def browser() -> aiohttp.ClientSession:
+    """A client that keeps and expires cookies as a browser does (for 127.0.0.1 too)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def jar(http: aiohttp.ClientSession) -> dict[str, str]:
+    return {c.key: c.value for c in http.cookie_jar}
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+async def test_a_session_that_stayed_away_during_a_disable_is_refused_after_it(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    async with stack(upstream, tmp_path, proxy, front) as s, browser() as ann, browser() as staff:
+        await ann.post(f"{s.url}/login?who=ann")
+        await ann.get(f"{s.url}/account")  # keeps browsing
+        staff.cookie_jar.update_cookies({"portal_session": "staff-1", "office_session": "o"})
+        await staff.get(f"{s.url}/office/families")
+        await s.set_enabled(False)
+        await staff.get(f"{s.url}/office/families")  # staff work on while disabled
+        await s.set_enabled(True)  # ann stayed away the whole time
+        async with ann.get(f"{s.url}/account") as r:
+            assert r.status == 200
+            assert f"portal_session=; {EXPIRED}" in r.headers.getall("Set-Cookie")
+        assert "portal_session" not in jar(ann)
+        await staff.get(f"{s.url}/office/families")
+        assert jar(staff)["portal_session"] == "staff-1"
+    assert s.seen() == [
+        "POST /login?who=ann -",
+        "GET /account portal_session=s-ann",
+        "GET /office/families office_session=o; portal_session=staff-1",
+        "GET /office/families office_session=o; portal_session=staff-1",
+        # The old session never reaches the portal again.
+        "GET /account -",
+        "GET /office/families office_session=o; portal_session=staff-1",
+    ]
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+async def test_a_login_with_no_request_after_it_is_refused_after_a_disable(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    async with stack(upstream, tmp_path, proxy, front) as s, browser() as ann:
+        await ann.post(f"{s.url}/login?who=ann")
+        assert jar(ann)["portal_session"] == "s-ann"
+        await s.set_enabled(False)
+        await s.set_enabled(True)
+        async with ann.get(f"{s.url}/account") as r:
+            assert r.status == 200
+            assert f"portal_session=; {EXPIRED}" in r.headers.getall("Set-Cookie")
+        assert "portal_session" not in jar(ann)
+        # A new login after the re-enable works, and keeps working.
+        await ann.post(f"{s.url}/login?who=ann2")
+        await ann.get(f"{s.url}/account")
+        await ann.get(f"{s.url}/orders")
+        assert jar(ann)["portal_session"] == "s-ann2"
+    assert s.seen() == [
+        "POST /login?who=ann -",
+        "GET /account -",
+        "POST /login?who=ann2 -",
+        "GET /account portal_session=s-ann2",
+        "GET /orders portal_session=s-ann2",
+    ]

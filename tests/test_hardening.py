@@ -145,7 +145,7 @@ async def test_handler_failures_fail_closed(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("classification bug")
 
-    monkeypatch.setattr("gateway.app.classify", broken)
+    monkeypatch.setattr("gateway.policy.gate.classify", broken)
     async with gw.client.get("/") as resp:
         assert resp.status == 500
         assert "Traceback" not in await resp.text()

@@ -8,11 +8,9 @@ import json
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import make_mocked_request
 
 from gateway.config import parse_config
-from gateway.cookies import SessionCookieMatcher
-from gateway.rules.portal_gate import unavailable_response
+from gateway.policy import Deny, Gate, GateState, RequestFacts
 from gateway.settings.memory import MemorySource
 from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchange
 
@@ -124,14 +122,19 @@ def test_path_domain_and_prefixed_variants() -> None:
         "  cookie_domains: [example.com]\n",
     )
     config = parse_config(text, "t.yaml")
-    request = make_mocked_request(
-        "GET", "/", headers={"Cookie": "portal_session=1; __Host-sid=2; __Secure-tok=3"}
+    facts = RequestFacts(
+        method="GET",
+        target="/",
+        host_lines=("x",),
+        cookie_lines=("portal_session=1; __Host-sid=2; __Secure-tok=3",),
+        accept="",
+        client_ip="127.0.0.1",
+        secure=False,
+        started_at=1.0,
     )
-    lines = unavailable_response(
-        request,
-        config.customer_portal,
-        SessionCookieMatcher(config.customer_portal.session_cookies),
-    ).headers.getall("Set-Cookie")
+    decision = Gate(config, b"k" * 32).decide(facts, GateState(False, 0.5))
+    assert isinstance(decision, Deny) and decision.reason == "customer_disabled"
+    lines = list(decision.set_cookies)
     expires = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
     assert lines == [
         f"portal_session=; {expires}; Path=/",

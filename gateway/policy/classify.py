@@ -1,17 +1,13 @@
-"""Request -> (canonical target, canonical host, route), or the status that refuses it.
-
-Computed once per request; the proxy forwards exactly the target classified here.
-"""
+"""RequestFacts -> the route that serves them, or a refusal: the canonical target and host."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiohttp import hdrs, web
-
 from gateway import hosts, routing
 from gateway.config import Config, Route
 from gateway.paths import PathRejected, Target, canonicalize
+from gateway.policy.facts import RequestFacts
 
 
 class Refused(Exception):
@@ -31,32 +27,49 @@ class Classified:
     route: Route
 
 
-def classify(request: web.BaseRequest, config: Config) -> Classified:
-    method = request.method
-    if request.version not in ((1, 0), (1, 1)):
+def _check_framing(facts: RequestFacts) -> None:
+    """Proxy-only: facts a proxy in front has already dealt with and never transmits."""
+    version = facts.http_version
+    if version is not None and version not in ((1, 0), (1, 1)):
         # HTTP/0.9 has no headers to route on; "HTTP/2.0" in an HTTP/1 request line is a lie.
-        raise Refused(505, f"HTTP/{request.version.major}.{request.version.minor} is not served")
-    codings = [
-        t.strip().lower()
-        for line in request.headers.getall(hdrs.TRANSFER_ENCODING, [])
-        for t in line.split(",")
-    ]
-    if codings and codings != ["chunked"]:
+        raise Refused(505, f"HTTP/{version[0]}.{version[1]} is not served")
+    codings = facts.transfer_codings
+    if codings and codings != ("chunked",):
         # SECURITY: only plain chunked framing is forwarded; any other coding is a classic
         # request-smuggling shape (CL.TE / TE.TE desync between us and the upstream).
         raise Refused(501 if codings[-1] == "chunked" else 400, "unsupported Transfer-Encoding")
-    if codings and request.version == (1, 0):
+    if codings and version == (1, 0):
         raise Refused(400, "chunked framing on HTTP/1.0")
-    if method == hdrs.METH_CONNECT:
+
+
+def reserved_segments(config: Config) -> tuple[str, ...]:
+    return tuple(s.lower() for s in config.admin_prefix.strip("/").split("/"))
+
+
+def is_reserved(target: Target, config: Config) -> bool:
+    """True for any spelling of a path under the reserved prefix (case, escapes, dots)."""
+    prefix = reserved_segments(config)
+    return target.segments[: len(prefix)] == prefix
+
+
+def classify(facts: RequestFacts, config: Config) -> Classified:
+    """The route for these facts; Refused for anything the gateway answers itself."""
+    _check_framing(facts)
+    method = facts.method
+    if method == "CONNECT":
         raise Refused(405, "CONNECT is not served")
-    if method == hdrs.METH_TRACE:
+    if method == "TRACE":
         # TRACE would echo customer cookies to scripts (cross-site tracing).
         raise Refused(405, "TRACE is not served")
     try:
-        target = canonicalize(request.raw_path, escaped_slashes=config.proxy.escaped_slashes)
+        target = canonicalize(facts.target, escaped_slashes=config.proxy.escaped_slashes)
     except PathRejected as exc:
         raise Refused(exc.status, exc.reason) from None
-    host_lines = request.headers.getall(hdrs.HOST, [])
+    if is_reserved(target, config):
+        # SECURITY: the reserved prefix is recognised on the canonical path, so no spelling of
+        # it (case, escapes, absolute form) ever reaches the upstream.
+        raise Refused(404, "reserved path")
+    host_lines = facts.host_lines
     if len(host_lines) > 1:
         raise Refused(400, "more than one Host header")
     if target.authority is not None:
@@ -70,7 +83,7 @@ def classify(request: web.BaseRequest, config: Config) -> Classified:
         host_header = target.authority
     elif host_lines:
         host_header = host_lines[0]
-    elif request.version >= (1, 1):
+    elif facts.http_version is None or facts.http_version >= (1, 1):
         raise Refused(400, "missing Host header")
     else:
         host_header = ""

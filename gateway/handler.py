@@ -1,0 +1,267 @@
+"""The proxy front end of the gate: facts from the request, one decision, forward or answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from aiohttp import hdrs, web
+
+from gateway import admin
+from gateway.answers import deny_response
+from gateway.config import Config
+from gateway.headers import (
+    ForwardContext,
+    client_ip,
+    decode_raw,
+    is_trusted,
+    request_headers,
+    request_id,
+    values,
+)
+from gateway.keys import CONFIG, LIVE, METRICS, POLLER, SOCKETS
+from gateway.observability import access_log
+from gateway.paths import PathRejected, canonicalize
+from gateway.policy import Allow, Deny, Gate, GateState
+from gateway.proxy import Exchange, Forwarder
+from gateway.request_facts import proxy_facts
+from gateway.responses import error_response
+from gateway.settings.poller import PortalState
+
+log = logging.getLogger("gateway")
+
+ResponseEdit = Callable[[web.StreamResponse], Awaitable[None]]
+
+
+def _is_websocket(request: web.BaseRequest) -> bool:
+    upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
+    tokens = {
+        t.strip().lower()
+        for line in request.headers.getall(hdrs.CONNECTION, [])
+        for t in line.split(",")
+    }
+    return request.method == hdrs.METH_GET and upgrade == "websocket" and "upgrade" in tokens
+
+
+def exact_reserved(raw_target: str, prefix: str) -> bool:
+    """True only for the reserved prefix's exact spelling: origin form, no escapes, as set."""
+    path = raw_target.partition("?")[0]
+    if "%" in path or not (path == prefix or path.startswith(prefix + "/")):
+        return False
+    try:
+        canonicalize(raw_target)
+    except PathRejected:
+        return False
+    return True
+
+
+def gate_state(state: PortalState) -> GateState:
+    return GateState(enabled=state.enabled, last_disabled_at=state.last_disabled_at)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The current config and the gate built from it, swapped whole on SIGHUP."""
+
+    config: Config
+    gate: Gate
+
+
+class Gateway:
+    """The proxy front end: facts from the request, `decide()`, then forward or answer."""
+
+    def __init__(self, app: web.Application, session_key: bytes, wall: Callable[[], float]) -> None:
+        self.app = app
+        self.session_key = session_key
+        self.wall = wall
+        config = app[CONFIG]
+        self.runtime = Runtime(config, Gate(config, session_key))
+        self.forwarder: Forwarder | None = None
+        self.admin = admin.Admin(app, lambda: self.runtime, lambda: self.state(), wall)
+
+    @property
+    def config(self) -> Config:
+        return self.runtime.config
+
+    def state(self) -> GateState:
+        return gate_state(self.app[POLLER].state)
+
+    def apply(self, new: Config) -> list[str]:
+        """Swap in a re-read config (SIGHUP); returns the changes that still need a restart.
+
+        Routes, hosts, the customer portal's page and cookies, and per-request proxy settings
+        apply to the next request. The listeners, the settings store, the session key and the
+        upstream client's timeouts and pool keep their running values until a restart.
+        """
+        old = self.config
+        later = []
+        if (new.listen_host, new.listen_port) != (old.listen_host, old.listen_port):
+            later.append("listen")
+        if new.admin_listen != old.admin_listen:
+            later.append("admin_listen")
+        if new.settings != old.settings:
+            later.append("settings")
+        if new.customer_portal.session_key not in (None, self.session_key):
+            later.append("customer_portal.session_key")
+        fixed = (
+            "connect_timeout",
+            "read_timeout",
+            "keepalive_timeout",
+            "pool_size",
+            "max_field_size",
+            "header_timeout",
+        )
+        if any(getattr(new.proxy, name) != getattr(old.proxy, name) for name in fixed):
+            later.append("proxy timeouts and pool")
+        config = replace(
+            new,
+            listen_host=old.listen_host,
+            listen_port=old.listen_port,
+            admin_listen=old.admin_listen,
+            settings=old.settings,
+            customer_portal=replace(new.customer_portal, session_key=self.session_key),
+        )
+        # One attribute store: a request sees the old config and gate or the new ones.
+        self.runtime = Runtime(config, Gate(config, self.session_key))
+        if self.forwarder is not None:
+            self.forwarder.proxy = config.proxy
+        return later
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        started_at = self.wall()
+        runtime = self.runtime
+        cfg = runtime.config
+        peer = request.remote or ""
+        trusted = is_trusted(peer, cfg.proxy.trusted_proxies)
+        try:
+            client_headers = decode_raw(request.raw_headers)
+        except ValueError:
+            return error_response(request, 400, request_id([], False), close=True)
+        rid = request_id(client_headers, trusted)
+        ip = client_ip(peer, values(client_headers, "x-forwarded-for"), cfg.proxy.trusted_proxies)
+        route_name, reason = "-", "forwarded"
+        response: web.StreamResponse | None = None
+        try:
+            if cfg.admin_listen is None and exact_reserved(request.raw_path, cfg.admin_prefix):
+                route_name, reason = "admin", "admin"
+                response = await self.admin.handle(request, rid)
+                return response
+            forwarded_proto = values(client_headers, "x-forwarded-proto") if trusted else []
+            facts = proxy_facts(
+                request,
+                client_headers,
+                client_ip=ip,
+                secure=request.secure or forwarded_proto[:1] == ["https"],
+                started_at=started_at,
+                via=cfg.proxy.via,
+            )
+            try:
+                decision = runtime.gate.decide(facts, self.state())
+            except Exception:
+                # SECURITY: the decision failed; fail closed (answered, never forwarded).
+                log.exception("decision failed [request %s]", rid)
+                route_name, reason = "-", "classify_error"
+                response = error_response(request, 500, rid, close=True)
+                return response
+            reason = decision.reason
+            if isinstance(decision, Deny):
+                route_name = decision.route.name if decision.route is not None else "-"
+                if decision.reason.startswith("refused_"):
+                    log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
+                response = deny_response(request, decision, cfg.customer_portal, rid)
+                return response
+            route_name = decision.route.name
+            response = await self._forward(request, decision, runtime, facts.secure, peer, rid)
+            if _is_websocket(request) and reason == "forwarded":
+                reason = "websocket"
+            return response
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception:
+            # SECURITY: an unexpected failure answers the request; it is never forwarded.
+            log.exception("request failed [request %s]", rid)
+            reason = "internal_error"
+            if response is not None and response.prepared:
+                raise
+            response = error_response(request, 500, rid, close=True)
+            return response
+        finally:
+            self.app[METRICS].decision(route_name, reason)
+            access_log(request, response, ip, rid, route_name, time.monotonic() - started)
+
+    async def _forward(
+        self,
+        request: web.Request,
+        allow: Allow,
+        runtime: Runtime,
+        secure: bool,
+        peer: str,
+        rid: str,
+    ) -> web.StreamResponse:
+        cfg = runtime.config
+        client_headers = decode_raw(request.raw_headers)
+        headers = request_headers(
+            client_headers,
+            ForwardContext(
+                peer=peer,
+                trusted_peer=is_trusted(peer, cfg.proxy.trusted_proxies),
+                scheme=request.scheme,
+                host=allow.host_header,
+                http_version=f"{request.version.major}.{request.version.minor}",
+                via=cfg.proxy.via,
+                request_id=rid,
+                emit_forwarded=cfg.proxy.emit_forwarded,
+            ),
+        )
+        if allow.cookie_edited:
+            # SECURITY: the upstream sees neither stale sessions nor the gateway's own stamp.
+            headers = [(k, v) for k, v in headers if k.lower() != "cookie"]
+            if allow.upstream_cookie is not None:
+                headers.append(("Cookie", allow.upstream_cookie))
+        on_response = []
+        if allow.stamp is not None:
+            on_response.append(self._restamp(runtime.gate, allow))
+        elif allow.set_cookies:
+            on_response.append(_add_cookies(allow.set_cookies))
+        assert self.forwarder is not None
+        route = allow.route
+        exchange = Exchange(
+            request=request,
+            upstream=cfg.upstreams[route.upstream],
+            target=allow.target.forward,
+            headers=headers,
+            request_id=rid,
+            on_response=tuple(on_response),
+            live=self.app[LIVE] if route.portal == "customer" else None,
+            sockets=self.app[SOCKETS],
+        )
+        if _is_websocket(request):
+            return await self.forwarder.websocket(exchange)
+        return await self.forwarder.forward(exchange)
+
+    def _restamp(self, gate: Gate, allow: Allow) -> ResponseEdit:
+        plan = allow.stamp
+        assert plan is not None
+
+        async def edit(response: web.StreamResponse) -> None:
+            lines = response.headers.getall(hdrs.SET_COOKIE, [])
+            keep, added = gate.respond(plan, lines, self.state(), self.wall())
+            if keep == lines and not added:
+                return
+            response.headers.popall(hdrs.SET_COOKIE, None)
+            for line in (*keep, *added):
+                response.headers.add(hdrs.SET_COOKIE, line)
+
+        return edit
+
+
+def _add_cookies(lines: tuple[str, ...]) -> ResponseEdit:
+    async def edit(response: web.StreamResponse) -> None:
+        for line in lines:
+            response.headers.add(hdrs.SET_COOKIE, line)
+
+    return edit

@@ -1,0 +1,49 @@
+"""What the gate knows about one request, whichever front end received it.
+
+The proxy builds `RequestFacts` from the aiohttp request it is serving; forward-auth builds them
+from the headers its proxy in front sends. `decide()` reads nothing else, so the two front ends
+cannot disagree about a request they describe alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FrontEnd = Literal["proxy", "forward_auth"]
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """One request as the gate sees it. Proxy-only facts are None when a proxy never sends them."""
+
+    method: str  # upper-case
+    target: str  # the request target as sent: origin form ("/p?q") or absolute form
+    host_lines: tuple[str, ...]  # every Host value sent (forward-auth: the original host)
+    cookie_lines: tuple[str, ...]  # every Cookie line, as sent
+    accept: str  # picks the HTML page or the JSON answer
+    client_ip: str  # the real client address (through trusted proxies)
+    secure: bool  # https, directly or as a trusted proxy says
+    started_at: float  # wall-clock time the request arrived; stamps carry it
+    front_end: FrontEnd = "proxy"
+    # Proxy-only facts: framing a proxy in front has already dealt with and never transmits.
+    http_version: tuple[int, int] | None = None
+    transfer_codings: tuple[str, ...] = ()
+    has_body: bool = False
+    via_loop: bool = False  # our own Via pseudonym is already in the request
+
+
+@dataclass(frozen=True)
+class GateState:
+    """The portal state at one instant, as the poller last computed it."""
+
+    enabled: bool
+    last_disabled_at: float | None  # wall-clock time of the most recent disable known
+
+    def straddles_disable(self, started_at: float) -> bool:
+        """True when a disable is in force now or happened since `started_at`."""
+        # SECURITY: an exchange that began before a disable and ends after it (even after a
+        # quick re-enable) must not come out with a session the disable should have ended.
+        return not self.enabled or (
+            self.last_disabled_at is not None and self.last_disabled_at >= started_at
+        )

@@ -1,0 +1,182 @@
+"""decide(facts, state) -> Allow | Deny: the one decision both front ends translate.
+
+Built once per config (`Gate(config, key)`); at request time it reads only the facts and the
+state it is handed. No I/O, no aiohttp: the proxy handler and `/_gateway/decision` call the same
+`decide()`, so whatever one refuses the other refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from gateway import cookies
+from gateway.config import Config
+from gateway.policy.classify import Refused, classify
+from gateway.policy.decision import Allow, Decision, Deny
+from gateway.policy.facts import GateState, RequestFacts
+from gateway.policy.stamps import Stamp, StampCodec, StampPlan, is_deletion, judge
+
+
+class Gate:
+    """The gate for one config: routes, session cookie names, the stamp key."""
+
+    def __init__(self, config: Config, session_key: bytes) -> None:
+        self.config = config
+        portal = config.customer_portal
+        self.portal = portal
+        self.sessions = cookies.SessionCookieMatcher(portal.session_cookies)
+        self.shared = cookies.SessionCookieMatcher(portal.shared_session_cookies)
+        self.codec = StampCodec(session_key, portal.stamp_cookie)
+
+    def __repr__(self) -> str:
+        return f"Gate(routes={len(self.config.routes)}, stamp={self.portal.stamp_cookie!r})"
+
+    # -- request phase ---------------------------------------------------------------------
+    def decide(self, facts: RequestFacts, state: GateState) -> Decision:
+        if facts.via_loop:
+            return Deny(508, "loop", "error", close=facts.has_body)
+        try:
+            classified = classify(facts, self.config)
+        except Refused as exc:
+            # A refused request may be the front half of a desync attempt: never reuse.
+            return Deny(exc.status, f"refused_{exc.status}", "error", close=True, detail=exc.reason)
+        route = classified.route
+        allow = Allow(route=route, target=classified.target, host_header=classified.host_header)
+        if route.portal == "office":
+            if not self.portal.shared_session_cookies:
+                return allow
+            # Office requests pass untouched; the answer may bind a shared session it sets.
+            return _with_plan(allow, self._plan(Stamp(), False, (), (), facts, "office"))
+        if route.portal != "customer":
+            return allow
+        pairs = cookies.parse(facts.cookie_lines)
+        if not state.enabled:
+            # SECURITY: logging customers out is part of the answer: every session cookie the
+            # browser sent is deleted for each Path/Domain variant it may have been set with.
+            # Shared staff/customer cookies are only not forwarded: staff stay logged in.
+            expire = self._expiries(n for n, _ in pairs if self._is_customer_only(n))
+            return Deny(
+                503,
+                "customer_disabled",
+                "unavailable",
+                set_cookies=expire,
+                close=facts.has_body,
+                route=route,
+            )
+        return self._allow_customer(allow, pairs, facts, state)
+
+    def _is_customer_only(self, name: str) -> bool:
+        return bool(name) and self.sessions(name) and not self.shared(name)
+
+    def _allow_customer(
+        self, allow: Allow, pairs: list[tuple[str, str]], facts: RequestFacts, state: GateState
+    ) -> Allow:
+        stamp_name = self.portal.stamp_cookie
+        stamp = self.codec.load([v for n, v in pairs if n == stamp_name], facts.started_at)
+        carried = [(n, v) for n, v in pairs if n and n != stamp_name and self._is_session(n)]
+        disabled_at = state.last_disabled_at
+        stale, changed = judge(self.codec, stamp, carried, disabled_at)
+        if facts.front_end == "forward_auth" and (
+            stamp.issued_at is None or (disabled_at is not None and stamp.issued_at <= disabled_at)
+        ):
+            # Plugin mode never sees the answer: a stamp issued now, before any session this
+            # request may start, is what later tells a new login from an old one.
+            stamp.issued_at = facts.started_at
+            changed = True
+        shared_stale = tuple(n for n in stale if self.shared(n))
+        own_stale = tuple(n for n in stale if n not in shared_stale)
+        withheld = [*stale, stamp_name]
+        if disabled_at is not None:
+            # SECURITY: once a disable has been seen, a name that is no RFC 6265 token may be
+            # read by the upstream as a session cookie under its own normalisation.
+            withheld += [n for n, _ in pairs if n and not cookies.is_token(n)]
+        names = {n for n, _ in pairs}
+        withheld_here = tuple(dict.fromkeys(n for n in withheld if n in names))
+        plan = self._plan(stamp, changed, own_stale, shared_stale, facts, "customer")
+        # Both front ends expire stale sessions; the proxy lets an answer that sets the same
+        # cookie win (see respond()).
+        set_cookies = self._expiries(own_stale)
+        if facts.front_end == "forward_auth" and changed:
+            set_cookies += (self.codec.set_cookie(stamp, facts.started_at, facts.secure),)
+        return Allow(
+            route=allow.route,
+            target=allow.target,
+            host_header=allow.host_header,
+            reason="stale_session_stripped" if stale else "forwarded",
+            upstream_cookie=cookies.without(facts.cookie_lines, withheld_here)
+            if facts.cookie_lines
+            else None,
+            cookie_edited=bool(facts.cookie_lines),
+            set_cookies=set_cookies,
+            withheld=withheld_here,
+            stamp=plan,
+        )
+
+    def _is_session(self, name: str) -> bool:
+        return self.sessions(name) or self.shared(name)
+
+    def _plan(
+        self,
+        stamp: Stamp,
+        changed: bool,
+        stale: tuple[str, ...],
+        shared_stale: tuple[str, ...],
+        facts: RequestFacts,
+        portal: str,
+    ) -> StampPlan:
+        return StampPlan(
+            stamp, changed, stale, shared_stale, facts.started_at, facts.secure, portal
+        )
+
+    def _expiries(self, names: Iterable[str]) -> tuple[str, ...]:
+        lines: list[str] = []
+        for name in dict.fromkeys(names):
+            lines += cookies.expiry_lines(
+                name, self.portal.cookie_paths, self.portal.cookie_domains
+            )
+        return tuple(lines)
+
+    # -- response phase (proxy) ------------------------------------------------------------
+    def respond(
+        self, plan: StampPlan, set_cookies: Sequence[str], state: GateState, now: float
+    ) -> tuple[list[str], list[str]]:
+        """(Set-Cookie lines to keep from the upstream, in order; lines the gateway adds).
+
+        Session cookies an answer sets bind to the request's start time. An answer relayed
+        after the switch (a disable now in force, or one since the request began) gets its
+        customer session cookies expired instead, and no stamp.
+        """
+        after_switch = state.straddles_disable(plan.started_at)
+        stamp, changed = plan.stamp, plan.changed
+        keep: list[str] = []
+        added: list[str] = []
+        set_here: set[str] = set()
+        for line in set_cookies:
+            name, _, value = line.split(";", 1)[0].partition("=")
+            name = name.strip()
+            shared = self.shared(name)
+            if not (shared or (plan.portal == "customer" and self.sessions(name))):
+                keep.append(line)
+                continue
+            set_here.add(name)
+            if after_switch and not shared:
+                # SECURITY: a login answered after the switch must not outlive it.
+                added += self._expiries([name])
+                continue
+            keep.append(line)
+            if after_switch:
+                continue
+            if is_deletion(line, now):
+                changed |= stamp.bound.pop(name, None) is not None
+            else:
+                digest = self.codec.digest(name, value.strip().strip('"'))
+                stamp.bound[name] = {"h": digest, "t": plan.started_at}
+                changed = True
+        added += self._expiries(n for n in plan.stale if n not in set_here)
+        if changed and not after_switch:
+            added.append(self.codec.set_cookie(stamp, now, plan.secure))
+        return keep, added
+
+
+def _with_plan(allow: Allow, plan: StampPlan) -> Allow:
+    return Allow(route=allow.route, target=allow.target, host_header=allow.host_header, stamp=plan)

@@ -1,0 +1,314 @@
+"""The gate's behaviour table: one list of cases, run against the pure core and both front ends.
+
+Each case is a request (method, target, host, cookies), a portal state, and the decision the
+gate must reach: allow or deny, its reason, the session cookies it expires in the browser and
+the ones it withholds from the upstream. `proxy_only` marks facts a proxy in front never
+transmits (HTTP version, framing), which only the proxy front end can be asked about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.config import Config, parse_config
+from gateway.policy import Allow, Decision, Deny
+from gateway.policy.stamps import Stamp, StampCodec
+from tests.conftest import SESSION_KEY, config_text
+
+NOW = 1_700_000_000.0
+DISABLED_AT = NOW - 3600  # the most recent disable, an hour ago
+BEFORE = DISABLED_AT - 60  # a session stamped before it
+AFTER = DISABLED_AT + 60  # a session stamped since
+
+ROUTES = """\
+routes:
+  - name: public
+    paths: [/public, /favicon.ico]
+    upstream: portal
+    portal: public
+  - name: office
+    paths: [/office, /api/office]
+    upstream: portal
+    portal: office
+  - name: office-host
+    paths: [/]
+    hosts: [office.example.com]
+    upstream: portal
+    portal: office
+  - name: customer
+    paths: [/]
+    upstream: portal
+    portal: customer
+"""
+
+EXTRA = """\
+server_names: [portal.example.com, office.example.com, "127.0.0.1", localhost]
+"""
+
+
+SHARED = "  shared_session_cookies: [sessionid]\n"
+
+
+def table_config(upstream_url: str = "http://127.0.0.1:1", extra: str = "") -> Config:
+    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=SHARED)
+    return parse_config(text, "table.yaml")
+
+
+def stamp_value(bound: dict[str, tuple[str, float]], issued_at: float | None = None) -> str:
+    """A stamp cookie as the gateway would have issued it (the test key, real encryption)."""
+    codec = StampCodec(SESSION_KEY.encode(), "portal_gateway_stamp")
+    stamp = Stamp(
+        bound={n: {"h": codec.digest(n, v), "t": t} for n, (v, t) in bound.items()},
+        issued_at=issued_at,
+    )
+    return codec.dump(stamp, NOW - 10)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    method: str
+    target: str
+    expect: str  # "allow ROUTE" or "deny STATUS"
+    reason: str
+    host: str = "portal.example.com"
+    cookie: str = ""
+    enabled: bool = True
+    disabled_at: float | None = None
+    expired: tuple[str, ...] = ()  # cookie names expired in the browser
+    withheld: tuple[str, ...] = ()  # cookie names kept from the upstream
+    proxy_only: bool = False
+    stamp: dict[str, tuple[str, float]] | None = None
+    stamp_issued: float | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def cookie_header(self) -> str:
+        parts = [self.cookie] if self.cookie else []
+        if self.stamp is not None or self.stamp_issued is not None:
+            parts.append(f"portal_gateway_stamp={stamp_value(self.stamp or {}, self.stamp_issued)}")
+        return "; ".join(parts)
+
+
+def outcome(decision: Decision) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+    """What every front end must agree on: verdict, reason, expired and withheld names."""
+    if isinstance(decision, Deny):
+        verdict = f"deny {decision.status}"
+        expire_lines = decision.set_cookies
+        withheld: tuple[str, ...] = ()
+    else:
+        assert isinstance(decision, Allow)
+        verdict = f"allow {decision.route.name}"
+        expire_lines = decision.set_cookies
+        withheld = tuple(n for n in decision.withheld if n != "portal_gateway_stamp")
+    expired = tuple(
+        dict.fromkeys(line.split("=", 1)[0] for line in expire_lines if "Max-Age=0" in line)
+    )
+    return verdict, decision.reason, expired, withheld
+
+
+S = "portal_session=s1"
+CASES = [
+    # -- routing: paths, hosts, methods, server names -------------------------------------
+    Case("customer-home", "GET", "/", "allow customer", "forwarded"),
+    Case("office-path", "GET", "/office/families", "allow office", "forwarded"),
+    Case("office-api", "POST", "/api/office/pay", "allow office", "forwarded"),
+    Case("public-asset", "GET", "/public/app.css", "allow public", "forwarded"),
+    Case("favicon-public", "GET", "/favicon.ico", "allow public", "forwarded", enabled=False),
+    Case("segment-prefix", "GET", "/publicity", "allow customer", "forwarded"),
+    Case(
+        "office-host",
+        "GET",
+        "/enroll",
+        "allow office-host",
+        "forwarded",
+        host="Office.Example.com.",
+    ),
+    Case(
+        "office-host-port",
+        "GET",
+        "/",
+        "allow office-host",
+        "forwarded",
+        host="office.example.com:8080",
+    ),
+    Case("unknown-host", "GET", "/", "deny 421", "refused_421", host="evil.example.net"),
+    Case("bad-host", "GET", "/", "deny 400", "refused_400", host="a b"),
+    Case("dot-segments", "GET", "/office/../pay", "deny 400", "refused_400"),
+    Case("encoded-slash", "GET", "/office%2F..%2Fpay", "deny 400", "refused_400"),
+    Case("double-slash", "GET", "//office", "deny 400", "refused_400"),
+    Case("case-office", "GET", "/OFFICE/x", "allow office", "forwarded"),
+    Case("encoded-office", "GET", "/%6Fffice/x", "allow office", "forwarded"),
+    Case("trace", "TRACE", "/", "deny 405", "refused_405"),
+    Case("reserved-case", "GET", "/_GATEWAY/metrics", "deny 404", "refused_404"),
+    Case("reserved-encoded", "GET", "/%5Fgateway/metrics", "deny 404", "refused_404"),
+    Case("absolute-form", "GET", "http://portal.example.com/pay", "allow customer", "forwarded"),
+    Case("absolute-disagrees", "GET", "http://office.example.com/x", "deny 400", "refused_400"),
+    # -- the portal switch -----------------------------------------------------------------
+    Case("disabled-home", "GET", "/", "deny 503", "customer_disabled", enabled=False),
+    Case("disabled-pay", "POST", "/pay", "deny 503", "customer_disabled", enabled=False),
+    Case(
+        "disabled-logs-out",
+        "GET",
+        "/enroll",
+        "deny 503",
+        "customer_disabled",
+        cookie="portal_session=s1; remember_me=r; theme=dark",
+        enabled=False,
+        expired=("portal_session", "remember_me"),
+    ),
+    Case(
+        "disabled-office",
+        "POST",
+        "/office/pay",
+        "allow office",
+        "forwarded",
+        cookie=S,
+        enabled=False,
+    ),
+    Case(
+        "disabled-office-host",
+        "GET",
+        "/",
+        "allow office-host",
+        "forwarded",
+        host="office.example.com",
+        enabled=False,
+    ),
+    Case("disabled-public", "GET", "/public/x", "allow public", "forwarded", enabled=False),
+    # -- sessions after a re-enable ------------------------------------------------------------
+    Case("no-disable-ever", "GET", "/home", "allow customer", "forwarded", cookie=S),
+    Case(
+        "unstamped-after-disable",
+        "GET",
+        "/home",
+        "allow customer",
+        "stale_session_stripped",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        expired=("portal_session",),
+        withheld=("portal_session",),
+    ),
+    Case(
+        "stamped-before-disable",
+        "GET",
+        "/home",
+        "allow customer",
+        "stale_session_stripped",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", BEFORE)},
+        expired=("portal_session",),
+        withheld=("portal_session",),
+    ),
+    Case(
+        "stamped-since",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", AFTER)},
+    ),
+    Case(
+        "stamp-of-another-value",
+        "GET",
+        "/home",
+        "allow customer",
+        "stale_session_stripped",
+        cookie="portal_session=forged",
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", AFTER)},
+        expired=("portal_session",),
+        withheld=("portal_session",),
+    ),
+    Case(
+        "begun-under-a-fresh-stamp",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp_issued=AFTER,
+    ),
+    Case(
+        "begun-under-a-stale-stamp",
+        "GET",
+        "/home",
+        "allow customer",
+        "stale_session_stripped",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp_issued=BEFORE,
+        expired=("portal_session",),
+        withheld=("portal_session",),
+    ),
+    Case(
+        "non-token-name-after-disable",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie="theme=dark; portal{session=s1",
+        disabled_at=DISABLED_AT,
+        withheld=("portal{session",),
+    ),
+    # -- shared staff/customer cookies -----------------------------------------------------------
+    Case(
+        "shared-disabled",
+        "GET",
+        "/",
+        "deny 503",
+        "customer_disabled",
+        cookie="sessionid=st",
+        enabled=False,
+    ),
+    Case(
+        "shared-stale",
+        "GET",
+        "/home",
+        "allow customer",
+        "stale_session_stripped",
+        cookie="sessionid=st",
+        disabled_at=DISABLED_AT,
+        withheld=("sessionid",),
+    ),
+    Case(
+        "shared-office",
+        "GET",
+        "/office/x",
+        "allow office",
+        "forwarded",
+        cookie="sessionid=st",
+        disabled_at=DISABLED_AT,
+    ),
+    # -- proxy-only: framing a proxy in front never transmits ---------------------------------------
+    Case(
+        "http-2-line",
+        "GET",
+        "/",
+        "deny 505",
+        "refused_505",
+        proxy_only=True,
+        extra={"version": "2.0"},
+    ),
+    Case(
+        "te-gzip",
+        "POST",
+        "/",
+        "deny 400",
+        "refused_400",
+        proxy_only=True,
+        extra={"te": "gzip", "parser": "refuses first"},
+    ),
+    Case(
+        "te-gzip-chunked",
+        "POST",
+        "/",
+        "deny 501",
+        "refused_501",
+        proxy_only=True,
+        extra={"te": "gzip, chunked"},
+    ),
+]
