@@ -521,7 +521,13 @@ def _parse_proxy(root: Reader) -> ProxyConfig:
     )
 
 
-def _parse_forward_auth(root: Reader, proxy: ProxyConfig) -> ForwardAuthConfig:
+# config/nginx-forward-auth.conf gives nginx 32k for the auth answer's headers, page included.
+NGINX_PAGE_LIMIT = 24 * 1024
+
+
+def _parse_forward_auth(
+    root: Reader, proxy: ProxyConfig, portal: CustomerPortalConfig
+) -> ForwardAuthConfig:
     node = mapping(root.at("forward_auth"), "forward_auth", root.errors)
     if node is None:
         return ForwardAuthConfig()
@@ -547,6 +553,16 @@ def _parse_forward_auth(root: Reader, proxy: ProxyConfig) -> ForwardAuthConfig:
             "forward_auth.proxy",
             "proxy.trusted_proxies is empty, so /_gateway/decision answers every request 403; "
             f"list the address {child.value} connects from",
+        )
+    size = len(portal.unavailable_html.encode())
+    if child.value == "nginx" and size > NGINX_PAGE_LIMIT:
+        section = root.at("customer_portal")
+        page = section.value.get("unavailable_page") if section and section.value else None
+        r.errors.warn(
+            page or section or child,
+            "customer_portal.unavailable_page",
+            f"{size} bytes: behind nginx the page travels in a header of the decision, and "
+            f"the example's proxy_buffer_size (32k) needs it under {NGINX_PAGE_LIMIT} bytes",
         )
     found: Proxy = child.value
     return ForwardAuthConfig(proxy=found)
@@ -580,7 +596,7 @@ def parse_config(text: str, file: str) -> Config:
     routes = _parse_routes(root, upstreams, admin_prefix)
     portal = _parse_customer_portal(root)
     proxy = _parse_proxy(root)
-    forward_auth = _parse_forward_auth(root, proxy)
+    forward_auth = _parse_forward_auth(root, proxy, portal)
     server_names = []
     for i, (h, n) in enumerate(root.strings("server_names", ()) or ()):
         if not hostnames.valid_pattern(h):

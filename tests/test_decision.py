@@ -110,6 +110,8 @@ async def test_traefik_request_as_documented(
     resp, _ = await ask(gw, **traefik("/pay?x=1", Cookie="portal_session=a"))
     # authResponseHeaders: [Cookie] replaces the portal's Cookie with this one.
     assert (resp.status, resp.headers["Cookie"]) == (204, "portal_session=a")
+    # addAuthCookiesToResponse: [portal_gateway_stamp, ...] hands the stamp to the browser.
+    assert [c.split("=")[0] for c in resp.headers.getall("Set-Cookie")] == ["portal_gateway_stamp"]
     await gw.set_enabled(False)
     # Traefik passes the client's headers too: an nginx-family header is the client's word.
     resp, body = await ask(
@@ -144,6 +146,8 @@ async def test_envoy_check_request_as_documented(
     resp, _ = await check("POST", "/pay?amount=10", cookie="portal_session=a")
     # Only 200 allows; allowed_upstream_headers: cookie sets the portal's Cookie.
     assert (resp.status, resp.headers["Cookie"]) == (200, "portal_session=a")
+    # allowed_client_headers_on_success: set-cookie hands the stamp to the browser.
+    assert [c.split("=")[0] for c in resp.headers.getall("Set-Cookie")] == ["portal_gateway_stamp"]
     resp, _ = await check("GET", "/")
     assert (resp.status, resp.headers["x-envoy-auth-headers-to-remove"]) == (200, "cookie")
     await gw.set_enabled(False)
