@@ -44,8 +44,10 @@ class Admin:
         if path == "/healthz":
             return _plain("ok\n")
         if path == "/readyz":
-            ready = self.app.get(READY, lambda: True)()
-            return _plain("ready\n" if ready else "not ready\n", 200 if ready else 503)
+            why = self.app[READY]() if READY in self.app else None
+            if why is None:
+                return _plain("ready\n")
+            return _plain(f"not ready: {why}\n", 503)
         if path == "/metrics":
             gauges: dict[str, float] = self.app[GAUGES]() if GAUGES in self.app else {}
             response = _plain(self.app[METRICS].render(gauges))

@@ -100,7 +100,17 @@ def create_app(
         poller = Poller(make_source(config.settings), config.settings)
     app[POLLER] = poller
     state = poller.state
-    app[READY] = lambda: state.ready and not app[DRAINING].active
+
+    def not_ready() -> str | None:
+        # Only these two: a store outage later must not take every replica (Office Portal
+        # included) out of the load balancer; the gate's own policy covers customers then.
+        if app[DRAINING].active:
+            return "draining"
+        if not state.ready:
+            return "first settings read pending"
+        return None
+
+    app[READY] = not_ready
     app[GAUGES] = lambda: {
         "portal_gateway_customer_portal_enabled": float(state.enabled),
         "portal_gateway_live_customer_connections": float(len(app[LIVE])),

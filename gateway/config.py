@@ -15,9 +15,10 @@ from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from gateway import hosts as hostnames
+from gateway.crosschecks import forgets_last_disable, listener_clash
 from gateway.forward_auth import PROXIES, Proxy
 from gateway.paths import PathRejected, route_segments
-from gateway.values import parse_duration, parse_size
+from gateway.values import mask_secrets, mask_url, parse_duration, parse_size, safe_repr
 from gateway.yamlnodes import (
     DURATION,
     SIZE,
@@ -58,12 +59,15 @@ PORTALS: tuple[Portal, ...] = ("customer", "office", "public")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Upstream:
     """A named origin the gateway forwards to (scheme, host and port; no path)."""
 
     name: str
-    url: str
+    url: str  # may carry user:password for the upstream: masked in repr
+
+    def __repr__(self) -> str:
+        return safe_repr(self, url=mask_url)
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,13 @@ class Route:
     segments: tuple[tuple[str, ...], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SettingsConfig:
-    """Where staff's "Enable Customer Portal" lives and how it is polled."""
+    """Where staff's "Enable Customer Portal" lives and how it is polled.
+
+    `source` may hold a database or Redis password: `repr` (and so every log line or error
+    that shows this record) masks it.
+    """
 
     source: str
     field: str | None = None
@@ -95,6 +103,9 @@ class SettingsConfig:
     cold_start: Literal["disabled", "enabled"] = "disabled"
     max_stale: float | None = None
     state_file: str | None = None
+
+    def __repr__(self) -> str:
+        return safe_repr(self, source=mask_url)
 
 
 @dataclass(frozen=True)
@@ -157,8 +168,8 @@ class Config:
     # When set, the reserved endpoints answer only here, and this listener serves nothing else.
     admin_listen: tuple[str, int] | None = None
     forward_auth: ForwardAuthConfig = ForwardAuthConfig()
-    # `FILE:LINE: key: message` for what is valid but probably not meant; `check` prints them.
-    warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Valid, but costly: `check` prints these and start-up logs them (`FILE:LINE: key: warning: ...`).
+    warnings: tuple[ConfigIssue, ...] = field(default=(), compare=False, repr=False)
 
 
 TOP_KEYS = (
@@ -216,7 +227,9 @@ PROXY_KEYS = (
     "websocket_max_message",
     "max_field_size",
 )
-SOURCE_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "redis", "memory")
+# SECURITY: no test fake here: a `memory://` store never switches, so a kill switch configured
+# with it would never disable the portal. Tests inject a source object (gateway.testing).
+SOURCE_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "redis")
 _METHOD = re.compile(r"^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$")
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~*?\[\]-]+$")
 
@@ -252,10 +265,12 @@ def _parse_upstreams(root: Reader) -> dict[str, Upstream]:
             parts = urlsplit(child.value)
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
-            root.errors.add(child, key, f"invalid URL: {exc}")
+            root.errors.add(child, key, f"invalid URL: {mask_secrets(str(exc), child.value)}")
             continue
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            root.errors.add(child, key, f"expected an http:// or https:// URL, got {child.value!r}")
+            root.errors.add(
+                child, key, f"expected an http:// or https:// URL, got {mask_url(child.value)!r}"
+            )
         elif parts.path not in ("", "/") or parts.query or parts.fragment:
             root.errors.add(
                 child, key, "must be an origin (scheme://host:port); paths are forwarded unchanged"
@@ -269,16 +284,17 @@ def _parse_settings(root: Reader) -> SettingsConfig:
     node = mapping(root.at("settings"), "settings", root.errors)
     if node is None:
         root.errors.add(root.at("settings") or root.node, "settings.source", "required")
-        return SettingsConfig(source="memory://")
+        return SettingsConfig(source="")
     check_keys(node, SETTINGS_KEYS, "settings", root.errors)
     r = Reader(node, "settings", root.errors)
-    source = r.require("source", as_str, "a URL") or "memory://"
+    required = r.require("source", as_str, "a URL")
+    source = required or ""
     scheme = source.split(":", 1)[0].lower() if ":" in source else ""
-    if scheme not in SOURCE_SCHEMES:
+    if required is not None and scheme not in SOURCE_SCHEMES:
         r.errors.add(
             r.at("source"),
             "settings.source",
-            f"unsupported scheme {scheme!r}; expected one of {', '.join(SOURCE_SCHEMES[:-1])}",
+            f"unsupported scheme {scheme!r}; expected one of {', '.join(SOURCE_SCHEMES)}",
         )
     base = scheme.split("+", 1)[0]
     fld = r.get("field", as_str, None, "a dotted field name")
@@ -296,7 +312,7 @@ def _parse_settings(root: Reader) -> SettingsConfig:
     ttl = r.get("ttl", positive_duration, 2.0, DURATION)
     timeout = r.get("timeout", positive_duration, min(1.5, ttl), DURATION)
     max_stale = r.get("max_stale", positive_duration, None, DURATION)
-    return SettingsConfig(
+    cfg = SettingsConfig(
         source=source,
         field=fld,
         changed_at_field=r.get("changed_at_field", as_str, None, "a dotted field name"),
@@ -316,6 +332,11 @@ def _parse_settings(root: Reader) -> SettingsConfig:
         max_stale=max_stale,
         state_file=r.get("state_file", as_str, None, "a file path"),
     )
+    forgets = forgets_last_disable(cfg)
+    if forgets is not None:
+        line = root.node.key_lines.get("settings", node.line)
+        r.errors.warn(Node(None, line), "settings", forgets)
+    return cfg
 
 
 def _parse_route(
@@ -448,7 +469,18 @@ def _parse_customer_portal(root: Reader) -> CustomerPortalConfig:
             "customer_portal.unavailable_page",
             f"{page} does not contain the required sentence {UNAVAILABLE_MESSAGE!r}",
         )
-    key_text = r.get("session_key", as_str, None, "a secret string")
+    key_node = r.at("session_key")
+    key_text: str | None = None
+    if key_node is not None and key_node.value is not None:
+        if isinstance(key_node.value, str):
+            key_text = key_node.value
+        else:
+            # SECURITY: Reader.get would quote the value; a secret never appears in an error.
+            r.errors.add(
+                key_node,
+                "customer_portal.session_key",
+                "expected a secret string (the value is not shown)",
+            )
     env_name = r.get(
         "session_key_env", as_str, "PORTAL_GATEWAY_SESSION_KEY", "an environment variable name"
     )
@@ -580,10 +612,14 @@ def parse_config(text: str, file: str) -> Config:
         errors.raise_if_any()
     check_keys(root_node, TOP_KEYS, "", errors)
     root = Reader(root_node, "", errors)
+    before = len(errors.issues)
     host, port = _parse_listen(root)
-    admin_listen = (
-        _parse_listen(root, "admin_listen") if root.at("admin_listen") is not None else None
-    )
+    admin_listen = None
+    if root.at("admin_listen") is not None:
+        admin_listen = _parse_listen(root, "admin_listen")
+        clash = listener_clash((host, port), admin_listen)
+        if clash is not None and len(errors.issues) == before:
+            errors.add(root.at("admin_listen"), "admin_listen", clash)
     admin_prefix = root.get("admin_prefix", as_str, "/_gateway", "a path such as /_gateway")
     if not re.match(r"^/[A-Za-z0-9._~-]+$", admin_prefix):
         errors.add(
@@ -616,7 +652,7 @@ def parse_config(text: str, file: str) -> Config:
         server_names=tuple(server_names),
         admin_listen=admin_listen,
         forward_auth=forward_auth,
-        warnings=tuple(str(w) for w in errors.warnings),
+        warnings=tuple(errors.warnings),
     )
 
 

@@ -29,7 +29,7 @@ from gateway.policy import Allow, Deny, Gate, GateState
 from gateway.proxy import Exchange, Forwarder
 from gateway.request_facts import proxy_facts
 from gateway.responses import error_response
-from gateway.settings.poller import PortalState
+from gateway.settings.state import PortalState
 
 log = logging.getLogger("gateway")
 

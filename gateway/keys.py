@@ -15,8 +15,9 @@ from gateway.settings.poller import Poller
 CONFIG = web.AppKey("config", Config)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
-# Readiness: set by whoever owns the settings poller; ready when absent (no store to wait for).
-READY: web.AppKey[Callable[[], bool]] = web.AppKey("ready_check")
+# Readiness: why this process should not get traffic yet (None: ready). Set by whoever owns the
+# settings poller; ready when absent (no store to wait for).
+READY: web.AppKey[Callable[[], str | None]] = web.AppKey("ready_check")
 GAUGES: web.AppKey[Callable[[], dict[str, float]]] = web.AppKey("gauges")
 LIVE = web.AppKey("live_customer_connections", LiveConnections)
 SOCKETS = web.AppKey("relayed_websockets", LiveConnections)

@@ -48,6 +48,8 @@ def make_runner(app: web.Application, config: Config) -> web.AppRunner:
 
 
 async def serve(config: Config, *, config_path: str) -> int:
+    for warning in config.warnings:
+        log.warning("%s", warning)
     app = create_app(config)
     runner = make_runner(app, config)
     await runner.setup()

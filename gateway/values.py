@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+from urllib.parse import unquote
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
@@ -41,28 +44,68 @@ def parse_size(value: object) -> int:
     raise ValueError
 
 
+# Query parameters that carry credentials in DSNs and store URLs (libpq, redis-py, HTTP APIs).
+_SECRET_PARAM = re.compile(
+    r"([?&;](?:password|passwd|pwd|pass|secret|token|access_token|api_key|apikey|auth)=)"
+    r"([^&;#]*)",
+    re.IGNORECASE,
+)
+_AUTHORITY = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)$", re.DOTALL)
+
+
+def _userinfo(url: str) -> tuple[str, str, str, str] | None:
+    """(scheme://, userinfo, host[:port], rest) when the URL has a userinfo part."""
+    m = _AUTHORITY.match(url)
+    if m is None:
+        return None
+    prefix, netloc, rest = m.groups()
+    userinfo, at, host = netloc.rpartition("@")  # a raw "@" in a password: the last one splits
+    return (prefix, userinfo, host, rest) if at else None
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credentials a URL carries (password, password-like query values), as written and
+    percent-decoded: what must never appear in a repr, a log line or an error message."""
+    found: list[str] = []
+    parts = _userinfo(url)
+    if parts is not None and ":" in parts[1]:
+        found.append(parts[1].split(":", 1)[1])
+    found += [m.group(2) for m in _SECRET_PARAM.finditer(url)]
+    out: list[str] = []
+    for secret in found:
+        for form in (secret, unquote(secret)):
+            if form and form not in out:
+                out.append(form)
+    return out
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a URL (`postgresql://app:secret@db/x` -> `app:***@db`)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    """Hide a URL's credentials (`postgresql://app:secret@db/x` -> `app:***@db/x`, and
+    `?password=...` -> `?password=***`). Never parses ports, so it never raises."""
+    parts = _userinfo(url)
+    if parts is not None and ":" in parts[1]:
+        prefix, userinfo, host, rest = parts
+        url = f"{prefix}{userinfo.split(':', 1)[0]}:***@{host}{rest}"
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + "***", url)
 
 
 def mask_secrets(text: str, *urls: str) -> str:
-    """Replace any of the given URLs' passwords appearing in free text (driver errors)."""
+    """Replace any credential of the given URLs appearing in free text (driver errors)."""
     for url in urls:
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            continue
-        if password:
-            text = text.replace(password, "***")
+        # Longest first: a secret that contains another is replaced whole.
+        for secret in sorted(url_secrets(url), key=len, reverse=True):
+            text = text.replace(secret, "***")
     return text
+
+
+def safe_repr(record: Any, **masks: Callable[[Any], object]) -> str:
+    """A dataclass repr with the named fields passed through a mask (fields with
+    `repr=False` are left out, as dataclasses do)."""
+    shown = []
+    for item in fields(record):
+        if item.repr:
+            value = getattr(record, item.name)
+            if item.name in masks:
+                value = masks[item.name](value)
+            shown.append(f"{item.name}={value!r}")
+    return f"{type(record).__qualname__}({', '.join(shown)})"

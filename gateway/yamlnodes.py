@@ -38,7 +38,11 @@ class ConfigError(Exception):
 
 @dataclass
 class Errors:
-    """Collects issues while a file is walked, so every mistake is reported in one run."""
+    """Collects issues while a file is walked, so every mistake is reported in one run.
+
+    `warnings` are located too (`FILE:LINE: key: warning: ...`) but never fail the load: the
+    config is valid, and `check` and start-up say what it will cost.
+    """
 
     file: str
     issues: list[ConfigIssue] = field(default_factory=list)
@@ -49,9 +53,8 @@ class Errors:
         self.issues.append(ConfigIssue(self.file, line, key, message))
 
     def warn(self, node: Node | None, key: str, message: str) -> None:
-        """Valid, but probably not what was meant: reported, never fatal."""
         line = node.line if node is not None else 1
-        self.warnings.append(ConfigIssue(self.file, line, key, message))
+        self.warnings.append(ConfigIssue(self.file, line, key, f"warning: {message}"))
 
     def raise_if_any(self) -> None:
         if self.issues:

@@ -19,13 +19,18 @@ from gateway.app import create_app
 from gateway.config import Config, parse_config
 from gateway.server import make_runner
 from gateway.settings import SettingsSource, make_source
-from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
+from gateway.testing import MemorySource
 from tests.rawhttp import connect, read_until_closed
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "static" / "unavailable.html"
 SESSION_KEY = "k" * 40
+# A real store that says "enabled": what a child `portal-gateway run` reads. In-process gateways
+# built by the `gateway` fixture with these settings read an injected MemorySource instead,
+# which tests switch (YAML cannot name a fake: there is no memory:// scheme).
+ENABLED_STORE = f"file://{ROOT / 'tests' / 'data' / 'portal-enabled.json'}"
+DEFAULT_SETTINGS = f"source: {ENABLED_STORE}\nfield: enabled\nttl: 2\n"
 
 
 @dataclass
@@ -140,9 +145,7 @@ def config_text(
         + textwrap.dedent(extra)
     ).replace(
         "{settings}",
-        textwrap.indent(textwrap.dedent(settings or "source: memory://\nttl: 2\n"), "  ").rstrip(
-            "\n"
-        ),
+        textwrap.indent(textwrap.dedent(settings or DEFAULT_SETTINGS), "  ").rstrip("\n"),
     )
 
 
@@ -181,7 +184,11 @@ class GatewayTestServer(TestServer):
 
 @pytest.fixture
 async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awaitable[Gateway]]:
-    """Start a gateway (a real server) in front of `upstream_url`, portal enabled by default."""
+    """Start a gateway (a real server) in front of `upstream_url`, portal enabled by default.
+
+    With the default settings (or any settings whose source is ENABLED_STORE, e.g. plus a
+    state_file) the store is an injected MemorySource that `set_enabled` switches.
+    """
 
     async def start(
         upstream_url: str,
@@ -197,9 +204,11 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         config = parse_config(
             config_text(upstream_url, extra, routes, settings, portal), "test.yaml"
         )
-        source = make_source(config.settings)
-        if isinstance(source, MemorySource):
-            source.set(enabled)
+        source: SettingsSource
+        if config.settings.source == ENABLED_STORE:
+            source = MemorySource(enabled)
+        else:
+            source = make_source(config.settings)
         wall = wall or time.time
         poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall, sleep=sleep)
         app = create_app(config, poller=poller, wall=wall)
@@ -207,7 +216,7 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         client = await aiohttp_client(
             server, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
         )
-        await poller.refresh()
+        await poller.wait_ready()
         return Gateway(client, config, source, poller)
 
     return start

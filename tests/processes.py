@@ -48,7 +48,7 @@ class GatewayProcess:
         return await asyncio.wait_for(self.proc.wait(), 30)
 
     async def until(self, session: aiohttp.ClientSession, path: str, status: int) -> None:
-        """Poll `path` until it answers `status` (the first store read is jittered up to 1 s)."""
+        """Poll `path` until it answers `status` (the first store read may still be under way)."""
         for _ in range(100):
             async with session.get(self.url(path)) as resp:
                 if resp.status == status:

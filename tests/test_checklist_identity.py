@@ -13,9 +13,8 @@ from aiohttp.test_utils import TestServer
 from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.server import server_options
-from gateway.settings import make_source
-from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
+from gateway.testing import MemorySource
 from tests.conftest import StartGateway, StartUpstream, config_text
 from tests.rawhttp import raw_request
 
@@ -103,8 +102,7 @@ async def test_11_forwarded_for_ipv6_client_is_quoted_and_bracketed(
 ) -> None:
     up = await upstream()
     config = parse_config(config_text(up.url, "proxy:\n  emit_forwarded: true\n"), "test.yaml")
-    source = make_source(config.settings)
-    assert isinstance(source, MemorySource)
+    source = MemorySource(True)
     poller = Poller(source, config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)
     options = {k: v for k, v in server_options(config).items() if k != "handler_cancellation"}

@@ -29,7 +29,7 @@ def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_check_prints_the_route_table() -> None:
     result = gateway_cli("check", "--config", "config/gateway.yaml")
-    assert result.returncode == 0, result.stderr
+    assert (result.returncode, result.stderr) == (0, "")  # no warnings either
     lines = result.stdout.splitlines()
     assert lines[0] == "config/gateway.yaml: OK"
     table = lines[lines.index(next(ln for ln in lines if ln.startswith("#"))) :]
@@ -126,6 +126,13 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
         ):
             assert (resp.status, await resp.text()) == (200, "upstream saw GET /office/x")
         assert await gateway.stop() == 0
+        log = await gateway.log()
+    # The test config has neither a change time nor a state file: start-up says what it costs.
+    assert (
+        f"WARNING gateway: {gateway.config}:4: settings: warning: neither "
+        "settings.changed_at_field nor settings.state_file is set: a restart forgets the last "
+        "disable" in log
+    )
 
 
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
@@ -219,3 +226,30 @@ async def test_admin_listen_keeps_the_reserved_endpoints_off_the_public_listener
             async with session.get(url) as resp:
                 assert resp.status == status, url
         assert await gateway.stop() == 0
+
+
+def test_check_refuses_admin_listen_on_the_public_listener(tmp_path: Path) -> None:
+    cfg = tmp_path / "clash.yaml"
+    text = config_text("http://127.0.0.1:8081").replace(
+        "listen: 127.0.0.1:0", "listen: 0.0.0.0:8080\nadmin_listen: 127.0.0.1:8080"
+    )
+    cfg.write_text(text)
+    result = gateway_cli("check", "--config", str(cfg))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"{cfg}:2: admin_listen: 127.0.0.1:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is "
+        "every address, so both would take port 8080; use another port"
+    ]
+
+
+def test_check_warns_when_a_restart_would_forget_the_last_disable(tmp_path: Path) -> None:
+    cfg = tmp_path / "forgetful.yaml"
+    cfg.write_text(config_text("http://127.0.0.1:8081"))
+    result = gateway_cli("check", "--config", str(cfg))
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"{cfg}: OK\n")
+    assert result.stderr.splitlines() == [
+        f"{cfg}:4: settings: warning: neither settings.changed_at_field nor "
+        "settings.state_file is set: a restart forgets the last disable, so sessions from "
+        "before a disable that happened before the restart would be resumed"
+    ]

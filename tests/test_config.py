@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from gateway.config import ConfigError, load_config, parse_config
-from tests.conftest import PAGE, config_text
+from tests.conftest import ENABLED_STORE, PAGE, config_text
 
 GOOD = config_text("http://127.0.0.1:8081")
 
@@ -21,7 +21,7 @@ def errors_of(text: str) -> list[str]:
 
 def test_the_shipped_example_config_is_valid() -> None:
     config = load_config("config/gateway.yaml")
-    assert [r.name for r in config.routes] == ["public", "office", "customer"]
+    assert [r.name for r in config.routes] == ["public", "assets", "office", "customer"]
     assert config.settings.ttl == 2.0
     assert config.settings.timeout == 1.0
 
@@ -93,19 +93,24 @@ def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
             r"upstreams\.portal: must be an origin \(scheme://host:port\); paths are forwarded unchanged$",
         ),
         (
-            "source: memory://",
+            f"source: {ENABLED_STORE}",
             "source: gopher://x",
             r"settings\.source: unsupported scheme 'gopher'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
         ),
         (
+            f"source: {ENABLED_STORE}",
             "source: memory://",
+            r"settings\.source: unsupported scheme 'memory'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
+        ),
+        (
+            f"source: {ENABLED_STORE}\n  field: enabled",
             "source: http://x/s",
             r"settings: settings\.field: required for http:// sources \(e\.g\. enabled\)$".replace(
                 "settings: ", ""
             ),
         ),
         (
-            "source: memory://",
+            f"source: {ENABLED_STORE}\n  field: enabled",
             "source: postgresql://db/x",
             r"settings\.query: required for postgresql:// sources$",
         ),
@@ -226,3 +231,119 @@ def test_durations_and_sizes_accept_units() -> None:
 def test_secrets_never_appear_in_repr() -> None:
     config = parse_config(GOOD, "cfg.yaml")
     assert "k" * 40 not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("listen", "admin", "why"),
+    [
+        (
+            "127.0.0.1:8080",
+            "127.0.0.1:8080",
+            "127.0.0.1:8080 is the address of listen (127.0.0.1:8080); the reserved endpoints "
+            "need a listener of their own (another port)",
+        ),
+        (
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "127.0.0.1:8080 is the address of listen (localhost:8080); the reserved endpoints "
+            "need a listener of their own (another port)",
+        ),
+        (
+            "[::1]:8080",
+            "[0:0::1]:8080",
+            "[0:0::1]:8080 is the address of listen ([::1]:8080); the reserved endpoints need "
+            "a listener of their own (another port)",
+        ),
+        (
+            "0.0.0.0:8080",
+            "127.0.0.1:8080",
+            "127.0.0.1:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is every address, so both "
+            "would take port 8080; use another port",
+        ),
+        (
+            ":8080",
+            "10.0.0.5:8080",
+            "10.0.0.5:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is every address, so both "
+            "would take port 8080; use another port",
+        ),
+        (
+            "127.0.0.1:8080",
+            "[::]:8080",
+            "[::]:8080 overlaps listen (127.0.0.1:8080): :: is every address, so both would "
+            "take port 8080; use another port",
+        ),
+    ],
+)
+def test_admin_listen_on_the_listen_address_is_a_config_error(
+    listen: str, admin: str, why: str
+) -> None:
+    text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
+    assert errors_of(text) == [f"cfg.yaml:2: admin_listen: {why}"]
+
+
+@pytest.mark.parametrize(
+    ("listen", "admin"),
+    [
+        ("127.0.0.1:8080", "127.0.0.1:8082"),
+        ("127.0.0.1:8080", "10.0.0.5:8080"),  # two addresses, one port each
+        ("127.0.0.1:8080", "127.0.0.2:8080"),
+        ("127.0.0.1:8080", "[::1]:8080"),  # localhost would be both
+        ("127.0.0.1:0", "127.0.0.1:0"),  # two free ports, picked at bind time
+    ],
+)
+def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
+    text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
+    config = parse_config(text, "cfg.yaml")
+    host, _, port = admin.rpartition(":")
+    assert config.admin_listen == (host.strip("[]"), int(port))
+
+
+def test_a_bad_listen_is_reported_alone_not_as_a_clash() -> None:
+    text = GOOD.replace("listen: 127.0.0.1:0", "listen: nowhere\nadmin_listen: 127.0.0.1:8080")
+    assert errors_of(text) == [
+        "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), got 'nowhere'"
+    ]
+
+
+FORGETS = (
+    "a restart forgets the last disable, so sessions from before a disable that happened "
+    "before the restart would be resumed"
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "warning"),
+    [
+        (
+            "source: http://s/x\n  field: enabled",
+            f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}",
+        ),
+        (
+            "source: file:///srv/s.json\n  field: enabled",
+            f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}",
+        ),
+        (
+            "source: sqlite:///s.db\n  query: SELECT enabled FROM s WHERE id = 1",
+            "the query returns no change time (a second column) and settings.state_file is "
+            f"not set: {FORGETS}",
+        ),
+        (
+            "source: sqlite:///s.db\n  query: select coalesce(a, 'x,y') from s",
+            "the query returns no change time (a second column) and settings.state_file is "
+            f"not set: {FORGETS}",
+        ),
+        ("source: http://s/x\n  field: enabled\n  changed_at_field: at", None),
+        ("source: http://s/x\n  field: enabled\n  state_file: /var/lib/pg/state.json", None),
+        ("source: sqlite:///s.db\n  query: SELECT enabled, changed_at FROM s", None),
+        ("source: sqlite:///s.db\n  query: SELECT * FROM s", None),  # cannot tell
+        ("source: redis://cache/0\n  key: k", None),  # the poller tells, at its first read
+    ],
+)
+def test_a_config_that_forgets_the_last_disable_on_restart_warns(
+    settings: str, warning: str | None
+) -> None:
+    text = GOOD.replace(f"source: {ENABLED_STORE}\n  field: enabled", settings)
+    config = parse_config(text, "cfg.yaml")
+    line = text.splitlines().index("settings:") + 1
+    expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
+    assert [str(w) for w in config.warnings] == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -37,10 +38,11 @@ class Stack:
     url: str
     portal: Upstream
     gateway: ForwardAuthGateway
-    store: dict[str, bool]
+    store: dict[str, object]
 
     async def set_enabled(self, enabled: bool) -> None:
-        self.store["enabled"] = enabled
+        # As the portal's settings API: the value and when staff changed it.
+        self.store.update(enabled=enabled, changed_at=time.time())
         await self.gateway.refresh()
 
     def seen(self) -> list[str]:
@@ -56,7 +58,7 @@ class Stack:
 async def stack(
     upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
 ) -> AsyncIterator[Stack]:
-    store = {"enabled": True}
+    store: dict[str, object] = {"enabled": True, "changed_at": time.time() - 3600}
 
     async def settings(request: web.Request) -> web.StreamResponse:
         return web.json_response(store)
@@ -80,7 +82,7 @@ async def test_disabled_customers_get_the_page_and_lose_their_session(
     upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
 ) -> None:
     async with stack(upstream, tmp_path, proxy, front) as s, aiohttp.ClientSession() as http:
-        async with http.get(f"{s.url}/pay", headers={"Cookie": "portal_session=a; x=1"}) as r:
+        async with http.get(f"{s.url}/pay", headers={"Cookie": "x=1"}) as r:
             assert (r.status, await r.text()) == (200, "upstream saw GET /pay")
         await s.set_enabled(False)
         async with http.post(
@@ -101,7 +103,7 @@ async def test_disabled_customers_get_the_page_and_lose_their_session(
             assert (r.status, r.headers["Content-Type"]) == (503, "application/json; charset=utf-8")
             assert json.loads(await r.text())["error"] == "customer_portal_unavailable"
     # The disabled requests never reached the portal.
-    assert s.seen() == ["GET /pay portal_session=a; x=1"]
+    assert s.seen() == ["GET /pay x=1"]
 
 
 @pytest.mark.parametrize(("proxy", "front"), PROXIES)
@@ -152,19 +154,20 @@ async def test_client_sent_forwarded_headers_do_not_make_a_customer_request_offi
 
 
 @pytest.mark.parametrize(("proxy", "front"), PROXIES)
-async def test_the_portals_own_cookies_and_errors_pass_through(
+async def test_the_portals_own_cookies_pass_through_beside_the_stamp(
     upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
 ) -> None:
-    async with stack(upstream, tmp_path, proxy, front) as s, aiohttp.ClientSession() as http:
+    async with stack(upstream, tmp_path, proxy, front) as s, browser() as http:
         async with http.post(f"{s.url}/login?who=ann") as r:
             assert (r.status, await r.text()) == (200, "welcome")
             # The portal's own line, and the gateway's stamp beside it (plugin mode).
             lines = sorted(r.headers.getall("Set-Cookie"))
             assert lines[0].startswith("portal_gateway_stamp=")
             assert lines[1:] == ["portal_session=s-ann; Path=/"]
-        async with http.get(f"{s.url}/missing", headers={"Cookie": "portal_session=s-ann"}) as r:
-            assert r.status == 200  # the recording upstream echoes every path
-    assert s.seen() == ["POST /login?who=ann -", "GET /missing portal_session=s-ann"]
+        async with http.get(f"{s.url}/account") as r:
+            assert r.status == 200
+    # The stamp is the gateway's: the portal never sees it.
+    assert s.seen() == ["POST /login?who=ann -", "GET /account portal_session=s-ann"]
 
 
 def browser() -> aiohttp.ClientSession:

@@ -54,7 +54,7 @@ class Gate:
             # SECURITY: logging customers out is part of the answer: every session cookie the
             # browser sent is deleted for each Path/Domain variant it may have been set with.
             # Shared staff/customer cookies are only not forwarded: staff stay logged in.
-            expire = self._expiries(n for n, _ in pairs if self._is_customer_only(n))
+            expire = self._expiries(n for n, v in pairs if self._is_customer_only(n, v))
             return Deny(
                 503,
                 "customer_disabled",
@@ -65,15 +65,17 @@ class Gate:
             )
         return self._allow_customer(allow, pairs, facts, state)
 
-    def _is_customer_only(self, name: str) -> bool:
-        return bool(name) and self.sessions(name) and not self.shared(name)
+    def _is_customer_only(self, name: str, value: str) -> bool:
+        # SECURITY: `carries` matches a name as every upstream parser may read it, and finds
+        # session pairs hidden in a value for parsers that split on more than ';'.
+        return self.sessions.carries(name, value) and not self.shared.carries(name, value)
 
     def _allow_customer(
         self, allow: Allow, pairs: list[tuple[str, str]], facts: RequestFacts, state: GateState
     ) -> Allow:
         stamp_name = self.portal.stamp_cookie
         stamp = self.codec.load([v for n, v in pairs if n == stamp_name], facts.started_at)
-        carried = [(n, v) for n, v in pairs if n and n != stamp_name and self._is_session(n)]
+        carried = [(n, v) for n, v in pairs if n != stamp_name and self._is_session(n, v)]
         disabled_at = state.last_disabled_at
         stale, changed = judge(self.codec, stamp, carried, disabled_at)
         if facts.front_end == "forward_auth" and (
@@ -89,7 +91,7 @@ class Gate:
         if disabled_at is not None:
             # SECURITY: once a disable has been seen, a name that is no RFC 6265 token may be
             # read by the upstream as a session cookie under its own normalisation.
-            withheld += [n for n, _ in pairs if n and not cookies.is_token(n)]
+            withheld += [n for n, _ in pairs if not cookies.is_token(n)]
         names = {n for n, _ in pairs}
         withheld_here = tuple(dict.fromkeys(n for n in withheld if n in names))
         plan = self._plan(stamp, changed, own_stale, shared_stale, facts, "customer")
@@ -112,8 +114,8 @@ class Gate:
             stamp=plan,
         )
 
-    def _is_session(self, name: str) -> bool:
-        return self.sessions(name) or self.shared(name)
+    def _is_session(self, name: str, value: str) -> bool:
+        return self.sessions.carries(name, value) or self.shared.carries(name, value)
 
     def _plan(
         self,

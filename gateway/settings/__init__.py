@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -72,9 +74,39 @@ def parse_flag(value: object, where: str = "value") -> bool:
     raise SettingsUnavailable(f"{where}: expected true/false, 1/0, on/off or yes/no, got {shown}")
 
 
+# A store's clock may run ahead of ours a little, never by a day; nothing is dated past 9999.
+MAX_AHEAD = 24 * 3600.0
+YEAR_10000 = 253_402_300_800.0  # 10000-01-01T00:00:00Z
+
+
+def check_change_time(
+    seconds: float, where: str, now: float | None = None, shown: object = None
+) -> float:
+    """`seconds` (epoch) if it can be the moment the setting changed, else SettingsUnavailable.
+
+    SECURITY: the change time dates the last disable, and sessions from before it are refused.
+    NaN compares false with everything and infinity or a far-future time is never "before"
+    any session, so either would erase the record of a disable: they are read errors, never
+    values. `now` is the wall clock (time.time() unless the caller has its own).
+    """
+    value = seconds if shown is None else shown
+    if not math.isfinite(seconds):
+        raise SettingsUnavailable(f"{where}: change time {value!r} is not a finite number")
+    if seconds < 0:
+        raise SettingsUnavailable(f"{where}: change time {value!r} is before 1970")
+    if seconds >= YEAR_10000:
+        raise SettingsUnavailable(f"{where}: change time {value!r} is beyond the year 9999")
+    if seconds > (time.time() if now is None else now) + MAX_AHEAD:
+        raise SettingsUnavailable(
+            f"{where}: change time {value!r} is more than a day ahead of this clock"
+        )
+    return seconds
+
+
 Factory = Callable[[SettingsConfig], SettingsSource]
 
 # scheme -> module defining `create(cfg)`: a new store is one new module and one line here.
+# SECURITY: only real stores are listed; test fakes (gateway.testing) are injected as objects.
 REGISTRY: dict[str, str] = {
     "http": "gateway.settings.http",
     "https": "gateway.settings.http",
@@ -83,7 +115,6 @@ REGISTRY: dict[str, str] = {
     "postgresql": "gateway.settings.sql",
     "mysql": "gateway.settings.sql",
     "redis": "gateway.settings.redis",
-    "memory": "gateway.settings.memory",
 }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from gateway.settings import Reading, SettingsUnavailable, parse_flag
+from gateway.settings import Reading, SettingsUnavailable, check_change_time, parse_flag
 
 
 def lookup(document: Any, dotted: str, where: str) -> Any:
@@ -21,9 +23,15 @@ def lookup(document: Any, dotted: str, where: str) -> Any:
 
 
 def parse_time(value: object, where: str) -> float:
-    """Epoch seconds from a number, or an ISO 8601 timestamp (naive = UTC)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    """Epoch seconds from a number (int, float, Decimal), or an ISO 8601 timestamp (naive =
+    UTC); anything that cannot date a change (NaN, infinity, before 1970, past 9999, more
+    than a day ahead) is SettingsUnavailable (see `check_change_time`)."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except (OverflowError, ValueError):  # 10**400; Decimal("sNaN")
+            seconds = math.nan
+        return check_change_time(seconds, where, shown=value)
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
@@ -37,7 +45,8 @@ def parse_time(value: object, where: str) -> float:
         raise SettingsUnavailable(f"{where}: change time {value!r} is not a timestamp")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    shown = value.isoformat() if isinstance(value, datetime) else value
+    return check_change_time(moment.timestamp(), where, shown=shown)
 
 
 def reading_from_document(

@@ -13,6 +13,7 @@ import yaml
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
+from gateway.values import mask_url
 
 
 def file_path(source: str) -> Path:
@@ -31,7 +32,7 @@ class FileSource:
 
     def __init__(self, cfg: SettingsConfig) -> None:
         self.path = file_path(cfg.source)
-        self.description = cfg.source
+        self.description = mask_url(cfg.source)
         self.field = cfg.field or "enabled"
         self.changed_at_field = cfg.changed_at_field
 

@@ -9,6 +9,10 @@ request path). Policy, in order:
   4. the last good reading is older than `max_stale` -> disabled.
 The TTLCache holds the last good reading for `max_stale` seconds (forever when unset) on the
 monotonic clock; an entry restored from the state file is back-dated by its wall-clock age.
+Readiness: the first read starts with the poller (no jitter) and `PortalState.ready` turns
+True when it has finished, answered or failed (a read never outlives `timeout`); it never turns
+False again, so a store outage later cannot take every replica, Office Portal included, out
+of a load balancer.
 SECURITY: no branch turns the portal on because of an error, except `on_error: enabled`,
 which ops choose explicitly.
 """
@@ -25,64 +29,15 @@ from collections.abc import Awaitable, Callable
 from cachetools import TTLCache
 
 from gateway.config import SettingsConfig
-from gateway.settings import Reading, SettingsSource, SettingsUnavailable
+from gateway.crosschecks import FORGETS, forgets_last_disable
+from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
+from gateway.settings.state import PortalState
 from gateway.settings.statefile import SavedState, load_state, save_state
 
 log = logging.getLogger("gateway.settings")
 
 FOREVER = 10 * 365 * 24 * 3600.0
 _KEY = "reading"
-
-
-class PortalState:
-    """What the gate reads on every request; never awaits, never touches the store."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self._enabled = False
-        self._ready = False
-        self.last_disabled_at: float | None = None
-        self.last_error: str | None = None
-        self.last_success_at: float | None = None
-        self._subscribers: list[Callable[[bool], None]] = []
-
-    @property
-    def enabled(self) -> bool:
-        """The effective state for customers, after the on_error/cold_start/max_stale policy."""
-        # SECURITY: read-only from outside; only the poller's policy decides it.
-        return self._enabled
-
-    @property
-    def ready(self) -> bool:
-        """True once a read succeeded or the cold-start policy was applied."""
-        return self._ready
-
-    def subscribe(self, callback: Callable[[bool], None]) -> Callable[[], None]:
-        """`callback(enabled)` runs on the loop whenever the effective state flips.
-
-        Returns a function that unsubscribes (calling it twice is harmless).
-        """
-        self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    def _set(self, enabled: bool) -> None:
-        self._ready = True
-        if enabled == self._enabled:
-            return
-        self._enabled = enabled
-        log.warning(
-            "customer portal %s (source %s)", "enabled" if enabled else "disabled", self.source
-        )
-        for callback in list(self._subscribers):
-            try:
-                callback(enabled)
-            except Exception:
-                log.exception("customer portal state subscriber failed")
 
 
 class Poller:
@@ -116,6 +71,8 @@ class Poller:
         self._restored_success_at: float | None = None
         self._failing = False
         self._inflight: asyncio.Task[None] | None = None
+        self._first: asyncio.Task[None] | None = None
+        self._warned_forgetful = False
         self._task: asyncio.Task[None] | None = None
         self.reads = 0
 
@@ -147,12 +104,21 @@ class Poller:
         self._trusted = True
 
     async def start(self) -> None:
-        """Apply the state file or cold-start policy now, then poll in the background."""
+        """Apply the state file or cold-start policy now, start the first read at once (not
+        awaited: the listener must answer readyz 503 meanwhile), then poll in the background."""
         if self._task is not None:
             return
         self._restore()
         self._recompute()
-        self._task = asyncio.create_task(self._run(), name="settings-poller")
+        self._first = self._begin_read()  # a refresh() from now on shares this first read
+        self._task = asyncio.create_task(self._run(self._first), name="settings-poller")
+
+    async def wait_ready(self) -> None:
+        """Return once the first read has finished (answered, failed or timed out)."""
+        if self._first is None:
+            await self.refresh()
+        else:
+            await asyncio.shield(self._first)
 
     async def stop(self) -> None:
         """Cancel the background task and any read in flight, then close the source."""
@@ -164,9 +130,13 @@ class Poller:
         self._task = self._inflight = None
         await self.source.aclose()
 
-    async def _run(self) -> None:
-        # Jitter the first read so many processes restarting together do not stampede.
-        await self.sleep(self.jitter(self.cfg.ttl))
+    async def _run(self, first: asyncio.Task[None]) -> None:
+        started = self.clock()
+        await asyncio.shield(first)  # the first read, begun by start(): never delayed
+        # Processes restarted together spread their later reads: the second one comes up to
+        # `jitter` early (never late: a change is still seen within one TTL), then every TTL.
+        early = min(self.jitter(self.cfg.ttl), self.cfg.ttl)
+        await self.sleep(max(0.0, self.cfg.ttl - early - (self.clock() - started)))
         while True:
             started = self.clock()
             await self.refresh()
@@ -175,7 +145,13 @@ class Poller:
     # -- one read ------------------------------------------------------------------------
     async def refresh(self) -> None:
         """One read now; concurrent callers share the read in flight. Never raises."""
-        if self._inflight is None:
+        # A caller cancelled while waiting must not cancel the read the others share.
+        await asyncio.shield(self._begin_read())
+
+    def _begin_read(self) -> asyncio.Task[None]:
+        # A finished read whose done-callback has not run yet is not "in flight": a caller
+        # that just changed the store must get a new read, not the old answer.
+        if self._inflight is None or self._inflight.done():
             task = asyncio.create_task(self._read_once(), name="settings-read")
             self._inflight = task
 
@@ -184,14 +160,17 @@ class Poller:
                     self._inflight = None
 
             task.add_done_callback(done)
-        # A caller cancelled while waiting must not cancel the read the others share.
-        await asyncio.shield(self._inflight)
+        return self._inflight
 
     async def _read_once(self) -> None:
         self.reads += 1
         try:
             async with asyncio.timeout(self.cfg.timeout):
                 reading = await self.source.read()
+            if reading.changed_at is not None:
+                # SECURITY: whatever the source: a change time that cannot date a disable
+                # must not move (or erase) the record of one. Checked on our own wall clock.
+                check_change_time(reading.changed_at, self.source.description, self.wall())
         except TimeoutError:
             self._failed(f"{self.source.description}: no answer within {self.cfg.timeout:g}s")
         except SettingsUnavailable as exc:
@@ -201,6 +180,8 @@ class Poller:
         else:
             self._succeeded(reading)
         self._recompute()
+        # SECURITY: ready only now, after the policy above has seen this read's outcome.
+        self.state._mark_ready()
 
     def _failed(self, why: str) -> None:
         if why != self.state.last_error:
@@ -215,6 +196,7 @@ class Poller:
             log.warning("settings store readable again (%s)", self.source.description)
         self._failing = False
         self.state.last_error = None
+        self._warn_if_forgetful(reading)
         disabled_at = self._disable_moment(previous, reading, now)
         if disabled_at is not None:
             # SECURITY: every disable moves this forward; sessions stamped before it are stale.
@@ -232,6 +214,23 @@ class Poller:
             or now - old_success > 60
         ):
             self._save()
+
+    def _warn_if_forgetful(self, reading: Reading) -> None:
+        # The config warns where it can tell (http/file, one-column SQL); a Redis store, or a
+        # query whose second column is NULL, shows it only now.
+        if (
+            reading.changed_at is not None
+            or self.cfg.state_file
+            or self._warned_forgetful
+            or forgets_last_disable(self.cfg) is not None
+        ):
+            return
+        self._warned_forgetful = True
+        log.warning(
+            "settings store %s gave no change time and settings.state_file is not set: %s",
+            self.source.description,
+            FORGETS,
+        )
 
     def _disable_moment(
         self, previous: Reading | None, reading: Reading, now: float

@@ -41,11 +41,13 @@ class RedisSource:
         enabled = parse_flag(value, self.description)
         changed_at = None
         if changed is not None:
-            stamp = changed.decode() if isinstance(changed, bytes) else str(changed)
+            stamp = changed.decode(errors="replace") if isinstance(changed, bytes) else str(changed)
             try:
-                changed_at = float(stamp)
+                number = float(stamp)  # "nan" and "inf" parse: parse_time refuses them
             except ValueError:
                 changed_at = parse_time(stamp, self.description)
+            else:
+                changed_at = parse_time(number, self.description)
         return Reading(enabled, changed_at)
 
     async def aclose(self) -> None:

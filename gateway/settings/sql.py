@@ -7,7 +7,6 @@ moment of the last disable.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -79,11 +78,9 @@ class SqlSource:
         enabled = parse_flag(row[0], self.description)
         changed_at = None
         if len(row) > 1 and row[1] is not None:
-            stamp = row[1]
-            # PostgreSQL's EXTRACT(EPOCH FROM ...) and MySQL's UNIX_TIMESTAMP() give decimals.
-            changed_at = parse_time(
-                float(stamp) if isinstance(stamp, Decimal) else stamp, self.description
-            )
+            # PostgreSQL's EXTRACT(EPOCH FROM ...) and MySQL's UNIX_TIMESTAMP() give decimals,
+            # which parse_time takes (NaN and infinity included, as read errors).
+            changed_at = parse_time(row[1], self.description)
         return Reading(enabled, changed_at)
 
     async def aclose(self) -> None:

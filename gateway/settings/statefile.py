@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ def load_state(path: str) -> SavedState | None:
         )
         if not isinstance(state.enabled, bool):
             raise TypeError("enabled is not a boolean")
+        # SECURITY: a NaN or infinite moment compares false with every session stamp, so it
+        # would pass for "no disable"; such a file is as unreadable as garbage.
+        times = (state.last_success_at, state.last_disabled_at or 0.0)
+        if not all(math.isfinite(t) for t in times):
+            raise ValueError("a time is not a finite number")
         return state
     except FileNotFoundError:
         return None

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.config import parse_config
 from gateway.policy import Deny, Gate, GateState, RequestFacts
-from gateway.settings.memory import MemorySource
+from gateway.testing import MemorySource
 from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchange
 
 MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."

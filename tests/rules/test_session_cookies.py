@@ -8,7 +8,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tests.conftest import Gateway, ServerFactory, StartGateway, StartUpstream, Upstream
+from tests.conftest import (
+    DEFAULT_SETTINGS,
+    Gateway,
+    ServerFactory,
+    StartGateway,
+    StartUpstream,
+    Upstream,
+)
 
 STAMP = "portal_gateway_stamp"
 
@@ -132,7 +139,7 @@ async def test_restart_between_disable_and_reenable_still_logs_out(
 ) -> None:
     portal = await _portal(upstream)
     state = tmp_path / "state.json"
-    settings = f"source: memory://\nttl: 2\nstate_file: {state}\n"
+    settings = f"{DEFAULT_SETTINGS}state_file: {state}\n"
     clock = Clock()
     first = await gateway(portal.url, settings=settings, wall=clock)
     jar = await _login(first)

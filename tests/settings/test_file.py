@@ -73,3 +73,32 @@ async def test_a_missing_file_or_a_directory_is_a_read_error(tmp_path: Path) -> 
         await read(f"file://{tmp_path}/missing.json")
     with pytest.raises(SettingsUnavailable, match=r": Is a directory$"):
         await read(f"file://{tmp_path}")
+
+
+@pytest.mark.parametrize(
+    ("name", "stamp", "why"),
+    [
+        ("s.yaml", ".nan", "nan is not a finite number"),
+        ("s.yaml", ".inf", "inf is not a finite number"),
+        ("s.yaml", "-.inf", "-inf is not a finite number"),
+        ("s.json", "NaN", "nan is not a finite number"),
+        ("s.yaml", "-5", "-5 is before 1970"),
+        ("s.yaml", "10000-01-01", "10000-01-01' is not a timestamp"),
+    ],
+)
+async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
+    tmp_path: Path, name: str, stamp: str, why: str
+) -> None:
+    body = (
+        f'{{"enabled": false, "changed_at": {stamp}}}'
+        if name.endswith(".json")
+        else f"enabled: false\nchanged_at: {stamp}\n"
+    )
+    (tmp_path / name).write_text(body)
+    made = make_source(
+        SettingsConfig(
+            source=f"file://{tmp_path / name}", field="enabled", changed_at_field="changed_at"
+        )
+    )
+    with pytest.raises(SettingsUnavailable, match=rf": change time .*{why}$"):
+        await made.read()

@@ -101,6 +101,28 @@ async def test_a_bad_change_time_is_a_read_error(
         await read(url, changed_at_field="changed_at")
 
 
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ('{"enabled": false, "changed_at": NaN}', "nan is not a finite number"),
+        ('{"enabled": false, "changed_at": Infinity}', "inf is not a finite number"),
+        ('{"enabled": false, "changed_at": 1e999}', "inf is not a finite number"),
+        ('{"enabled": false, "changed_at": -1}', "-1 is before 1970"),
+        ('{"enabled": false, "changed_at": "9999-12-31T00:00:00Z"}', "more than a day ahead"),
+    ],
+)
+async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
+    aiohttp_server: ServerFactory, body: str, why: str
+) -> None:
+    # Python's json module reads NaN and Infinity, as some stores' serialisers write them.
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="application/json")
+
+    url = await serve(aiohttp_server, handle)
+    with pytest.raises(SettingsUnavailable, match=rf"^{url}: change time .*{why}"):
+        await read(url, changed_at_field="changed_at")
+
+
 async def test_an_oversized_answer_is_refused(aiohttp_server: ServerFactory) -> None:
     async def handle(request: web.Request) -> web.StreamResponse:
         # Chunked, so no Content-Length warns the client in advance.

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.config import SettingsConfig
 from gateway.settings import make_source
-from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
+from gateway.settings.statefile import SavedState, save_state
+from gateway.testing import MemorySource
 from tests.conftest import Gateway, Upstream
 
 
@@ -48,6 +50,11 @@ def effective(poller: Poller) -> bool:
     return poller.state.enabled
 
 
+def last_error(poller: Poller) -> str | None:
+    """The last error now (a call, so mypy does not carry a narrowed value across awaits)."""
+    return poller.state.last_error
+
+
 def make(source: MemorySource, clock: Clock | None = None, **cfg: Any) -> tuple[Poller, Clock]:
     clock = clock or Clock()
     config = SettingsConfig(source="memory://", **cfg)
@@ -61,9 +68,8 @@ async def test_one_read_per_ttl_whatever_the_traffic(
     sleep = ManualSleep(Clock())  # the background loop's clock stands still during the burst
     gw = await gateway(up.url, sleep=sleep)
     assert isinstance(gw.source, MemorySource)
-    await sleep.tick(0.0)  # the first (jittered) read
     reads_before = gw.source.reads
-    assert reads_before == 2  # the fixture's own refresh, then the loop's first read
+    assert reads_before == 1  # the first read, at start; the next one waits for its TTL
 
     async def one(i: int) -> int:
         async with gw.client.get(f"/page/{i}") as resp:
@@ -78,7 +84,7 @@ async def test_one_read_per_ttl_whatever_the_traffic(
     assert gw.source.reads == reads_before + 1
 
 
-async def test_background_loop_reads_once_per_ttl_after_a_jittered_start() -> None:
+async def test_the_first_read_is_at_start_and_jitter_only_moves_the_second_earlier() -> None:
     clock = Clock()
     sleep = ManualSleep(clock)
     source = MemorySource(True)
@@ -91,15 +97,103 @@ async def test_background_loop_reads_once_per_ttl_after_a_jittered_start() -> No
         sleep=sleep,
     )
     await poller.start()
-    await asyncio.sleep(0)
-    assert sleep.requested == [0.7] and source.reads == 0
-    await sleep.tick(0.7)
-    assert source.reads == 1 and poller.state.enabled
-    for expected in (2, 3, 4):
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # No sleep before the first read: a restarted process is ready as soon as the store answers.
+    assert (source.reads, poller.state.ready, effective(poller)) == (1, True, True)
+    # The second read comes up to `jitter` early, never late (within one TTL of the first).
+    assert sleep.requested == [1.3]
+    await sleep.tick(1.3)
+    assert source.reads == 2
+    for expected in (3, 4):
         await sleep.tick(2.0)
         assert source.reads == expected
-    assert sleep.requested[1:] == [2.0, 2.0, 2.0, 2.0]
+    assert sleep.requested == [1.3, 2.0, 2.0, 2.0]
     await poller.stop()
+
+
+async def test_a_jitter_longer_than_the_ttl_never_delays_the_second_read() -> None:
+    clock = Clock()
+    sleep = ManualSleep(clock)
+    poller = Poller(
+        MemorySource(True),
+        SettingsConfig(source="memory://", ttl=0.5),
+        clock=clock,
+        jitter=lambda ttl: 9.0,
+        sleep=sleep,
+    )
+    await poller.start()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sleep.requested == [0.0]
+    await poller.stop()
+
+
+def _fail(source: MemorySource) -> None:
+    source.fail("connection refused")
+
+
+@pytest.mark.parametrize(
+    ("outcome", "enabled"),
+    [
+        (lambda source: source.set(True), True),
+        (_fail, False),  # cold start: disabled
+        (None, False),  # the store never answers: ready at the timeout, cold start applies
+    ],
+    ids=["answered", "failed", "timed-out"],
+)
+async def test_ready_when_the_first_read_finishes_whatever_its_outcome(
+    outcome: Callable[[MemorySource], None] | None, enabled: bool
+) -> None:
+    source = MemorySource(True)
+    source.hang()
+    clock = Clock()
+    poller = Poller(
+        source,
+        SettingsConfig(source="memory://", ttl=2.0, timeout=0.05),
+        clock=clock,
+        jitter=lambda ttl: 0.0,
+        sleep=ManualSleep(clock),
+    )
+    await poller.start()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert (source.reads, poller.state.ready) == (1, False)  # asked, not answered: not ready
+    if outcome is not None:
+        outcome(source)
+    await poller.refresh()  # joins the first read
+    assert (source.reads, poller.state.ready, effective(poller)) == (1, True, enabled)
+    await poller.stop()
+
+
+async def test_a_state_file_gives_the_value_but_readiness_waits_for_the_store(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state.json"
+    save_state(str(state), SavedState(True, None, 990.0))
+    source = MemorySource(False)
+    source.hang()
+    poller, _ = make(source, state_file=str(state))
+    await poller.start()
+    assert (poller.state.ready, effective(poller)) == (False, True)  # the saved value serves
+    source.set(False)
+    await poller.refresh()
+    assert (poller.state.ready, effective(poller)) == (True, False)
+    await poller.stop()
+
+
+async def test_ready_stays_true_through_store_errors_and_staleness() -> None:
+    source = MemorySource(True)
+    poller, clock = make(source, max_stale=10.0, timeout=0.05)
+    await poller.refresh()
+    source.fail("down")
+    for _ in range(3):
+        clock.now += 20
+        await poller.refresh()
+        assert (poller.state.ready, effective(poller)) == (True, False)
+    source.hang()
+    await poller.refresh()
+    assert poller.state.ready
 
 
 async def test_concurrent_refreshes_share_one_read() -> None:
@@ -303,7 +397,7 @@ async def test_transitions_and_errors_are_logged_without_the_password(
     await poller.refresh()
     source.set(False)
     await poller.refresh()
-    transitions = [r for r in caplog.records if r.levelname == "WARNING"]
+    transitions = [r for r in caplog.records if r.getMessage().startswith("customer portal")]
     assert [r.getMessage() for r in transitions] == [
         "customer portal enabled (source memory://)",
         "customer portal disabled (source memory://)",
@@ -337,3 +431,63 @@ async def test_a_thousand_concurrent_readers_never_reach_the_store() -> None:
     results = await asyncio.gather(*(reader() for _ in range(1000)))
     assert results == [True] * 1000
     assert source.reads == 1
+
+
+@pytest.mark.parametrize(
+    ("changed_at", "why"),
+    [
+        (float("nan"), "nan is not a finite number"),
+        (float("inf"), "inf is not a finite number"),
+        (-1.0, "-1.0 is before 1970"),
+        (1_010.0 + 86_401, "87411.0 is more than a day ahead of this clock"),
+    ],
+)
+async def test_a_change_time_that_cannot_date_a_disable_never_erases_one(
+    changed_at: float, why: str
+) -> None:
+    source = MemorySource(False, changed_at=500.0)
+    poller, clock = make(source)
+    await poller.refresh()
+    assert poller.state.last_disabled_at == 500.0
+    clock.now += 10
+    source.set(True, changed_at=changed_at)  # any source: the poller checks on its own clock
+    await poller.refresh()
+    assert poller.state.last_error == f"memory://: change time {why}"
+    assert (poller.state.last_disabled_at, effective(poller)) == (500.0, False)
+    source.set(True, changed_at=900.0)  # re-enabled at 900: the disable at 500 still counts
+    await poller.refresh()
+    assert last_error(poller) is None
+    assert (poller.state.last_disabled_at, effective(poller)) == (500.0, True)
+
+
+@pytest.mark.parametrize(
+    ("changed_at", "state_file", "warned"),
+    [(None, False, True), (700.0, False, False), (None, True, False)],
+)
+async def test_a_store_without_a_change_time_warns_once_that_a_restart_forgets(
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    changed_at: float | None,
+    state_file: bool,
+    warned: bool,
+) -> None:
+    # redis:// may or may not hold `<key>:changed_at`: only the first read can tell.
+    cfg: dict[str, Any] = {"state_file": str(tmp_path / "s.json")} if state_file else {}
+    poller = Poller(
+        MemorySource(True, changed_at), SettingsConfig(source="redis://cache/0", key="k", **cfg)
+    )
+    for _ in range(3):
+        await poller.refresh()
+    forgets = [r for r in caplog.records if "a restart forgets" in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in forgets] == (
+        [
+            (
+                "WARNING",
+                "settings store memory:// gave no change time and settings.state_file is not "
+                "set: a restart forgets the last disable, so sessions from before a disable "
+                "that happened before the restart would be resumed",
+            )
+        ]
+        if warned
+        else []
+    )

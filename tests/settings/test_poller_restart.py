@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from gateway.config import SettingsConfig
-from gateway.settings.memory import MemorySource
 from gateway.settings.poller import Poller
+from gateway.testing import MemorySource
 from tests.settings.test_poller import Clock, make
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -68,6 +69,26 @@ async def test_a_bad_change_time_is_a_read_error(client: aioredis.Redis, key: st
     await client.set(key, "on")
     await client.set(f"{key}:changed_at", "last tuesday")
     with pytest.raises(SettingsUnavailable, match="is not a timestamp"):
+        await read(key)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "why"),
+    [
+        ("nan", "nan is not a finite number"),
+        ("inf", "inf is not a finite number"),
+        ("-1", "-1.0 is before 1970"),
+        ("1e300", "1e+300 is beyond the year 9999"),
+        ("4102444800", "4102444800.0 is more than a day ahead of this clock"),  # 2100
+        (b"\xff", "'\ufffd' is not a timestamp"),
+    ],
+)
+async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
+    client: aioredis.Redis, key: str, stamp: str | bytes, why: str
+) -> None:
+    await client.set(key, "off")
+    await client.set(f"{key}:changed_at", stamp)
+    with pytest.raises(SettingsUnavailable, match=rf"^{REDIS_URL}: change time {re.escape(why)}$"):
         await read(key)
 
 

@@ -10,7 +10,6 @@ from gateway.config import SettingsConfig
 from gateway.settings import REGISTRY, SettingsUnavailable, make_source, parse_flag
 from gateway.settings.file import FileSource
 from gateway.settings.http import HttpSource
-from gateway.settings.memory import MemorySource
 from gateway.settings.redis import RedisSource
 from gateway.settings.sql import SqlSource
 
@@ -90,7 +89,6 @@ def test_parse_flag_shortens_what_it_quotes() -> None:
         ("postgresql+asyncpg://db/x", {"query": "SELECT 1"}, SqlSource),
         ("mysql://root@db/x", {"query": "SELECT 1"}, SqlSource),
         ("redis://:pw@cache:6379/0", {"key": "k"}, RedisSource),
-        ("memory://", {}, MemorySource),
     ],
 )
 async def test_make_source_by_scheme_connects_nothing_and_masks(
@@ -104,7 +102,7 @@ async def test_make_source_by_scheme_connects_nothing_and_masks(
         await made.aclose()
 
 
-@pytest.mark.parametrize("source", ["ftp://x/y", "consul://x", "no-scheme", ""])
+@pytest.mark.parametrize("source", ["ftp://x/y", "consul://x", "no-scheme", "", "memory://"])
 def test_make_source_refuses_unknown_schemes(source: str) -> None:
     with pytest.raises(
         ValueError, match=r"^unsupported settings source scheme .*; expected one of"

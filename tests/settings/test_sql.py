@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -62,6 +63,45 @@ async def test_sqlite_relative_path_and_a_naive_timestamp_as_utc(
 async def test_a_broken_query_is_a_read_error(tmp_path: Path) -> None:
     cfg = SettingsConfig(source=f"sqlite:///{tmp_path}/x.db", query="SELECT enabled FROM nowhere")
     with pytest.raises(SettingsUnavailable, match="no such table: nowhere"):
+        await read(cfg)
+
+
+@pytest.mark.parametrize(
+    ("column", "why"),
+    [
+        ("9e999", "inf is not a finite number"),
+        ("-9e999", "-inf is not a finite number"),
+        ("-1", "-1 is before 1970"),
+        ("'9999-12-31 23:59:59'", "is more than a day ahead of this clock"),
+    ],
+)
+async def test_sqlite_change_times_that_cannot_date_a_disable_are_read_errors(
+    tmp_path: Path, column: str, why: str
+) -> None:
+    cfg = SettingsConfig(source=f"sqlite:///{tmp_path}/x.db", query=f"SELECT 0, {column}")
+    with pytest.raises(SettingsUnavailable, match=rf"^sqlite:///.*: change time .*{why}$"):
+        await read(cfg)
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    ("kind", "column", "why"),
+    [
+        ("postgresql", "'NaN'::numeric", "Decimal('NaN') is not a finite number"),
+        ("postgresql", "'Infinity'::float8", "inf is not a finite number"),
+        ("postgresql", "EXTRACT(EPOCH FROM 'infinity'::timestamp)", "Decimal('Infinity')"),
+        ("postgresql", "'infinity'::timestamptz", "beyond the year 9999"),
+        ("postgresql", "'-infinity'::timestamp", "before 1970"),
+        ("mysql", "TIMESTAMP '9999-12-31 23:59:59'", "more than a day ahead of this clock"),
+        ("mysql", "-1.5", "Decimal('-1.5') is before 1970"),
+    ],
+)
+async def test_server_change_times_that_cannot_date_a_disable_are_read_errors(
+    kind: str, column: str, why: str
+) -> None:
+    url = require("PostgreSQL", PG_URL) if kind == "postgresql" else require("MariaDB", MYSQL_URL)
+    cfg = SettingsConfig(source=url, query=f"SELECT false, {column}")
+    with pytest.raises(SettingsUnavailable, match=rf": change time .*{re.escape(why)}"):
         await read(cfg)
 
 

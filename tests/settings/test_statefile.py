@@ -39,6 +39,9 @@ def test_a_missing_file_is_a_quiet_none(tmp_path: Path, caplog: pytest.LogCaptur
         '{"enabled": "yes", "last_success_at": 1}',
         '{"enabled": true, "last_success_at": "soon"}',
         '{"enabled": true, "last_success_at": 1, "last_disabled_at": "x"}',
+        '{"enabled": true, "last_success_at": 1, "last_disabled_at": NaN}',
+        '{"enabled": true, "last_success_at": 1, "last_disabled_at": Infinity}',
+        '{"enabled": true, "last_success_at": NaN}',
     ],
 )
 def test_a_corrupt_file_is_ignored_with_a_warning(

@@ -1,10 +1,13 @@
-"""An in-process store for tests: set a value, make it fail, or make it hang."""
+"""Fakes shipped for tests: objects a test injects, never selectable from YAML.
+
+SECURITY: a kill switch that never switches must not be configurable, so no URL scheme
+reaches `MemorySource`; a test builds one and hands it to `Poller` (or the test fixtures).
+"""
 
 from __future__ import annotations
 
 import asyncio
 
-from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
 
 
@@ -45,8 +48,3 @@ class MemorySource:
 
     async def aclose(self) -> None:
         return None
-
-
-def create(cfg: SettingsConfig) -> MemorySource:
-    """A fresh `memory://` source, enabled until a test says otherwise."""
-    return MemorySource()

@@ -1,0 +1,134 @@
+"""The reserved endpoints through the real app: readiness tells the truth about the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.app import create_app
+from gateway.config import parse_config
+from gateway.keys import DRAINING, POLLER
+from tests.conftest import GatewayTestServer, ServerFactory, StartUpstream, config_text
+
+Client = TestClient[web.Request, web.Application]
+
+
+class SlowStore:
+    """A settings store (a real server) that answers only once `answer` is set."""
+
+    def __init__(self) -> None:
+        self.answer = asyncio.Event()
+        self.enabled = True
+        self.status = 200
+        self.asked = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.asked += 1
+        await self.answer.wait()
+        return web.json_response({"enabled": self.enabled}, status=self.status)
+
+
+@asynccontextmanager
+async def gateway_in_front_of(
+    store: SlowStore,
+    aiohttp_server: ServerFactory,
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    upstream_url: str,
+    timeout: str,
+) -> AsyncIterator[tuple[Client, TestServer]]:
+    app = web.Application()
+    app.router.add_get("/setting", store.handle)
+    server = await aiohttp_server(app)
+    settings = (
+        f"source: http://127.0.0.1:{server.port}/setting\nfield: enabled\n"
+        f"ttl: 30\ntimeout: {timeout}\n"
+    )
+    config = parse_config(config_text(upstream_url, settings=settings), "test.yaml")
+    # The app builds its own poller from the config, exactly as `portal-gateway run` does.
+    gateway = create_app(config)
+    client = await aiohttp_client(
+        GatewayTestServer(gateway, config), cookie_jar=aiohttp.DummyCookieJar()
+    )
+    yield client, server
+
+
+async def answer(client: Client, path: str) -> tuple[int, str]:
+    async with client.get(path) as resp:
+        return resp.status, await resp.text()
+
+
+async def test_readyz_waits_for_the_first_store_answer_then_survives_the_store_going_down(
+    aiohttp_server: ServerFactory, aiohttp_client: Any, upstream: StartUpstream
+) -> None:
+    up = await upstream()
+    store = SlowStore()
+    async with gateway_in_front_of(store, aiohttp_server, aiohttp_client, up.url, "5s") as (
+        client,
+        server,
+    ):
+        for _ in range(100):  # the store is asked at start (the first read is never jittered)
+            if store.asked:
+                break
+            await asyncio.sleep(0.01)
+        assert store.asked == 1
+        assert await answer(client, "/_gateway/readyz") == (
+            503,
+            "not ready: first settings read pending\n",
+        )
+        # Traffic that arrives anyway gets the cold-start policy: office passes, customers wait.
+        assert (await answer(client, "/office/x"))[0] == 200
+        assert (await answer(client, "/home"))[0] == 503
+        store.answer.set()
+        await client.app[POLLER].refresh()  # joins the first read, now answered
+        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert (await answer(client, "/home"))[0] == 200
+        # The store goes down (error pages, then nothing listening): still ready, because
+        # dropping every replica would take the Office Portal down with the store.
+        store.status = 500
+        await client.app[POLLER].refresh()
+        assert client.app[POLLER].state.last_error is not None
+        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        await server.close()
+        await client.app[POLLER].refresh()
+        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert (await answer(client, "/office/x"))[0] == 200
+
+
+async def test_readyz_turns_200_when_the_first_read_times_out(
+    aiohttp_server: ServerFactory, aiohttp_client: Any, upstream: StartUpstream
+) -> None:
+    up = await upstream()
+    store = SlowStore()  # never answers
+    async with gateway_in_front_of(store, aiohttp_server, aiohttp_client, up.url, "300ms") as (
+        client,
+        server,
+    ):
+        assert (await answer(client, "/_gateway/readyz"))[0] == 503
+        await client.app[POLLER].refresh()  # returns when the read gives up, 300 ms in
+        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert client.app[POLLER].state.last_error == (
+            f"http://127.0.0.1:{server.port}/setting: no answer within 0.3s"
+        )
+        assert (await answer(client, "/home"))[0] == 503  # cold start: disabled
+
+
+async def test_readyz_names_draining(
+    aiohttp_server: ServerFactory, aiohttp_client: Any, upstream: StartUpstream
+) -> None:
+    up = await upstream()
+    store = SlowStore()
+    store.answer.set()
+    async with gateway_in_front_of(store, aiohttp_server, aiohttp_client, up.url, "5s") as (
+        client,
+        _,
+    ):
+        await client.app[POLLER].refresh()
+        client.app[DRAINING].active = True
+        assert await answer(client, "/_gateway/readyz") == (503, "not ready: draining\n")
+        assert await answer(client, "/_gateway/healthz") == (200, "ok\n")
