@@ -68,7 +68,14 @@ async def stack(
         response.set_cookie("portal_session", "s-" + request.query.get("who", "x"), path="/")
         return response
 
-    portal = await upstream({SETTINGS_PATH: settings, "/login": login})
+    async def live(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            await ws.send_str(f"echo {message.data}")
+        return ws
+
+    portal = await upstream({SETTINGS_PATH: settings, "/login": login, "/live": live})
     assert portal.server.port is not None
     async with (
         forward_auth_gateway(proxy, portal.server.port) as gw,
@@ -233,3 +240,18 @@ async def test_a_login_with_no_request_after_it_is_refused_after_a_disable(
         "GET /account portal_session=s-ann2",
         "GET /orders portal_session=s-ann2",
     ]
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+async def test_a_websocket_is_asked_about_like_any_request(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    async with stack(upstream, tmp_path, proxy, front) as s, aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"{s.url}/live") as ws:
+            await ws.send_str("hi")
+            assert (await ws.receive_str()) == "echo hi"
+        await s.set_enabled(False)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(f"{s.url}/live")
+        assert refused.value.status == 503
+    assert s.seen() == ["GET /live -"]
