@@ -255,3 +255,22 @@ async def test_a_websocket_is_asked_about_like_any_request(
             await http.ws_connect(f"{s.url}/live")
         assert refused.value.status == 503
     assert s.seen() == ["GET /live -"]
+
+
+@pytest.mark.caddy
+async def test_behind_caddy_a_login_wins_over_the_expiry_of_the_session_it_replaces(
+    upstream: StartUpstream, tmp_path: Path
+) -> None:
+    # Caddy adds the gateway's lines before the portal's, so the browser applies the new
+    # session last. (nginx adds them after: README, "What each proxy cannot do".)
+    async with stack(upstream, tmp_path, "caddy", caddy_in_front) as s, browser() as ann:
+        await ann.post(f"{s.url}/login?who=ann")
+        await s.set_enabled(False)
+        await s.set_enabled(True)
+        async with ann.post(f"{s.url}/login?who=ann2") as r:  # still carries the old session
+            lines = r.headers.getall("Set-Cookie")
+            assert lines.index(f"portal_session=; {EXPIRED}") < lines.index(
+                "portal_session=s-ann2; Path=/"
+            )
+        await ann.get(f"{s.url}/account")
+    assert s.seen()[-2:] == ["POST /login?who=ann2 -", "GET /account portal_session=s-ann2"]
