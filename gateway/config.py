@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from gateway import hosts as hostnames
 from gateway.crosschecks import forgets_last_disable, listener_clash
+from gateway.forward_auth import PROXIES, Proxy
 from gateway.paths import PathRejected, route_segments
 from gateway.values import mask_secrets, mask_url, parse_duration, parse_size, safe_repr
 from gateway.yamlnodes import (
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "CustomerPortalConfig",
+    "ForwardAuthConfig",
     "ProxyConfig",
     "Route",
     "SettingsConfig",
@@ -145,6 +147,13 @@ class ProxyConfig:
 
 
 @dataclass(frozen=True)
+class ForwardAuthConfig:
+    """`/_gateway/decision`: which proxy in front asks, so only its header family is read."""
+
+    proxy: Proxy | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     file: str
     listen_host: str
@@ -158,6 +167,7 @@ class Config:
     server_names: tuple[str, ...] = ()
     # When set, the reserved endpoints answer only here, and this listener serves nothing else.
     admin_listen: tuple[str, int] | None = None
+    forward_auth: ForwardAuthConfig = ForwardAuthConfig()
     # Valid, but costly: `check` prints these and start-up logs them (`FILE:LINE: key: warning: ...`).
     warnings: tuple[ConfigIssue, ...] = field(default=(), compare=False, repr=False)
 
@@ -172,7 +182,9 @@ TOP_KEYS = (
     "admin_prefix",
     "admin_listen",
     "server_names",
+    "forward_auth",
 )
+FORWARD_AUTH_KEYS = ("proxy",)
 SETTINGS_KEYS = (
     "source",
     "field",
@@ -541,6 +553,53 @@ def _parse_proxy(root: Reader) -> ProxyConfig:
     )
 
 
+# config/nginx-forward-auth.conf gives nginx 32k for the auth answer's headers, page included.
+NGINX_PAGE_LIMIT = 24 * 1024
+
+
+def _parse_forward_auth(
+    root: Reader, proxy: ProxyConfig, portal: CustomerPortalConfig
+) -> ForwardAuthConfig:
+    node = mapping(root.at("forward_auth"), "forward_auth", root.errors)
+    if node is None:
+        return ForwardAuthConfig()
+    check_keys(node, FORWARD_AUTH_KEYS, "forward_auth", root.errors)
+    r = Reader(node, "forward_auth", root.errors)
+    child = r.at("proxy")
+    if child is None or child.value is None:
+        return ForwardAuthConfig()
+    if child.value not in PROXIES:
+        import difflib
+
+        close = difflib.get_close_matches(str(child.value), PROXIES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        r.errors.add(
+            child,
+            "forward_auth.proxy",
+            f"expected {' | '.join(PROXIES)}, got {child.value!r}{hint}",
+        )
+        return ForwardAuthConfig()
+    if not proxy.trusted_proxies:
+        r.errors.warn(
+            child,
+            "forward_auth.proxy",
+            "proxy.trusted_proxies is empty, so /_gateway/decision answers every request 403; "
+            f"list the address {child.value} connects from",
+        )
+    size = len(portal.unavailable_html.encode())
+    if child.value == "nginx" and size > NGINX_PAGE_LIMIT:
+        section = root.at("customer_portal")
+        page = section.value.get("unavailable_page") if section and section.value else None
+        r.errors.warn(
+            page or section or child,
+            "customer_portal.unavailable_page",
+            f"{size} bytes: behind nginx the page travels in a header of the decision, and "
+            f"the example's proxy_buffer_size (32k) needs it under {NGINX_PAGE_LIMIT} bytes",
+        )
+    found: Proxy = child.value
+    return ForwardAuthConfig(proxy=found)
+
+
 def parse_config(text: str, file: str) -> Config:
     """Validate a whole config document; raises ConfigError listing every problem."""
     errors = Errors(file)
@@ -573,6 +632,7 @@ def parse_config(text: str, file: str) -> Config:
     routes = _parse_routes(root, upstreams, admin_prefix)
     portal = _parse_customer_portal(root)
     proxy = _parse_proxy(root)
+    forward_auth = _parse_forward_auth(root, proxy, portal)
     server_names = []
     for i, (h, n) in enumerate(root.strings("server_names", ()) or ()):
         if not hostnames.valid_pattern(h):
@@ -591,6 +651,7 @@ def parse_config(text: str, file: str) -> Config:
         admin_prefix=admin_prefix,
         server_names=tuple(server_names),
         admin_listen=admin_listen,
+        forward_auth=forward_auth,
         warnings=tuple(errors.warnings),
     )
 

@@ -1,56 +1,106 @@
-"""`/_gateway/decision`: the gate as a forward-auth service for another proxy in front.
+"""`/_gateway/decision`: the gate as a forward-auth service for the proxy in front.
 
-nginx `auth_request`, Traefik `ForwardAuth`, Envoy `ext_authz` and Caddy `forward_auth` ask
-before they forward; the original request's method, URI and host arrive in headers. The answer
-is the same `Gate.decide()` the proxy front end calls, translated: 2xx allow (with the Cookie
-line the proxy must send upstream and the Set-Cookie lines it must add), otherwise deny with the
-unavailable page (and the customer's session cookies expired).
+nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth` and Envoy `ext_authz` ask
+before they forward. The original request is read only from the header family of the proxy
+named in `forward_auth.proxy`, and only when the asking peer is in `proxy.trusted_proxies`
+(gateway/forward_auth.py). The answer is the same `Gate.decide()` the proxy front end calls,
+translated into what that proxy can act on (gateway/forward_answer.py): allow with the Cookie
+line it must send upstream and the Set-Cookie lines it must add (the session stamp included:
+the gateway never sees the upstream's answer in this mode), or deny with the gateway's page.
 """
 
 from __future__ import annotations
 
-from aiohttp import hdrs, web
+import logging
 
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
+
+from gateway import forward_answer
 from gateway.answers import deny_response
 from gateway.config import Config
-from gateway.headers import values
+from gateway.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
+from gateway.headers import decode_raw
 from gateway.policy import Allow, Gate, GateState, RequestFacts
+from gateway.responses import error_response
 
-METHOD_HEADERS = ("X-Original-Method", "X-Forwarded-Method")
-URI_HEADERS = ("X-Original-URI", "X-Forwarded-Uri", "X-Original-URL")
-HOST_HEADERS = ("X-Forwarded-Host", "X-Original-Host", "Host")
-# The Cookie line the proxy sends upstream instead of the client's (empty: none at all).
-UPSTREAM_COOKIE = "X-Portal-Gateway-Cookie"
+log = logging.getLogger("gateway.decision")
 
 
-def _first(request: web.BaseRequest, names: tuple[str, ...], default: str) -> str:
-    for name in names:
-        value = request.headers.get(name)
-        if value:
-            return value
-    return default
-
-
-def _deny_status(request: web.BaseRequest, default: int) -> int:
-    # nginx auth_request only understands 401/403 as "deny" (anything else is its own 500), so
-    # its configuration asks for 403 and serves the page through `error_page`.
+def _deny_status(request: web.BaseRequest, config: Config) -> int | None:
+    # nginx auth_request only understands 401/403 as "deny" (anything else is its own 500).
+    # SECURITY: Envoy's check carries the client's query, and Caddy's would without the fixed
+    # one its example sets: only proxies that ask a fixed URL choose the deny status.
+    if config.forward_auth.proxy not in ("nginx", "traefik"):
+        return None
     wanted = request.query.get("deny_status", "")
-    return int(wanted) if wanted in ("401", "403") else default
+    return int(wanted) if wanted in ("401", "403") else None
 
 
-def forward_auth_facts(request: web.BaseRequest, now: float) -> RequestFacts:
-    host = _first(request, HOST_HEADERS, "")
+def read(request: web.BaseRequest, config: Config) -> Forwarded:
+    """The original request behind this forward-auth request; raises ForwardAuthRefused."""
+    try:
+        headers = decode_raw(request.raw_headers)
+    except ValueError:
+        raise ForwardAuthRefused(
+            400, "forward-auth request with a header that is not UTF-8"
+        ) from None
+    return read_forwarded(
+        config.forward_auth.proxy,
+        headers,
+        request.raw_path,
+        request.remote or "",
+        config.proxy.trusted_proxies,
+        method=request.method,
+        decision_path=f"{config.admin_prefix}/decision",
+    )
+
+
+def forward_auth_facts(request: web.BaseRequest, original: Forwarded, now: float) -> RequestFacts:
     return RequestFacts(
-        method=_first(request, METHOD_HEADERS, "GET").upper(),
-        target=_first(request, URI_HEADERS, "/"),
-        host_lines=(host,) if host else (),
-        cookie_lines=tuple(values(list(request.headers.items()), hdrs.COOKIE)),
+        method=original.method.upper(),
+        target=original.target,
+        host_lines=(original.host,) if original.host else (),
+        cookie_lines=original.cookies,
+        # Passed on by nginx, Traefik and Caddy as the client sent it; Envoy when listed.
         accept=request.headers.get(hdrs.ACCEPT, ""),
-        client_ip=request.remote or "",
-        secure=request.headers.get("X-Forwarded-Proto", "") == "https",
+        client_ip=original.client,
+        secure=original.scheme == "https",
         started_at=now,
         front_end="forward_auth",
     )
+
+
+def _send(answer: forward_answer.Answer, request_id: str) -> web.Response:
+    if answer.dropped_set_cookies:
+        log.warning(
+            "decision: %d Set-Cookie lines beyond the %d nginx slots were not sent [request %s]",
+            answer.dropped_set_cookies,
+            forward_answer.NGINX_SET_COOKIE_SLOTS,
+            request_id,
+        )
+    return web.Response(
+        status=answer.status, body=answer.body or None, headers=CIMultiDict(answer.headers)
+    )
+
+
+def _denied(
+    request: web.BaseRequest, config: Config, response: web.Response, request_id: str
+) -> web.Response:
+    proxy = config.forward_auth.proxy
+    response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    if proxy is None:
+        return response
+    body = response.body if isinstance(response.body, bytes) else b""
+    answer = forward_answer.deny(
+        proxy,
+        response.status,
+        list(response.headers.items()),
+        body,
+        config.customer_portal.stamp_cookie,
+        _deny_status(request, config),
+    )
+    return _send(answer, request_id)
 
 
 def decide(
@@ -61,17 +111,28 @@ def decide(
     now: float,
     request_id: str,
 ) -> web.Response:
-    """Allow (204) or deny (the status the gateway would answer with) the described request."""
-    decision = gate.decide(forward_auth_facts(request, now), state)
+    """Allow (204; 200 for Envoy) or deny (the gateway's own answer) the described request."""
+    try:
+        original = read(request, config)
+    except ForwardAuthRefused as exc:
+        log.warning("decision refused %d: %s [request %s]", exc.status, exc.reason, request_id)
+        refused = error_response(request, exc.status, request_id)
+        return _denied(request, config, refused, request_id)
+    decision = gate.decide(forward_auth_facts(request, original, now), state)
     if isinstance(decision, Allow):
-        allowed = web.Response(status=204)
-        allowed.headers["X-Portal-Gateway-Route"] = decision.route.name
-        allowed.headers[hdrs.CACHE_CONTROL] = "no-store"
-        if decision.cookie_edited:
-            allowed.headers[UPSTREAM_COOKIE] = decision.upstream_cookie or ""
-        for line in decision.set_cookies:
-            allowed.headers.add(hdrs.SET_COOKIE, line)
-        return allowed
+        # Untouched (office, public): the client's own Cookie lines, as one line.
+        cookie = (
+            (decision.upstream_cookie or "")
+            if decision.cookie_edited
+            else "; ".join(original.cookies)
+        )
+        answer = forward_answer.allow(
+            original.proxy,
+            cookie,
+            decision.set_cookies,
+            config.customer_portal.stamp_cookie,
+            decision.route.name,
+        )
+        return _send(answer, request_id)
     response = deny_response(request, decision, config.customer_portal, request_id)
-    response.set_status(_deny_status(request, decision.status))
-    return response
+    return _denied(request, config, response, request_id)

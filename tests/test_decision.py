@@ -1,162 +1,196 @@
-"""/_gateway/decision: the gate as forward-auth, directly and behind Debian's nginx."""
+"""/_gateway/decision asked exactly as each proxy asks it, and answered as each can act on it.
+
+nginx and Caddy are also run for real (tests/test_forward_auth_proxies.py); Traefik and Envoy,
+whose binaries are not packaged by Debian, are sent the request their documentation says they
+send, and the answer is checked for what they would do with it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+import logging
 
 import aiohttp
 import pytest
 
-from tests.conftest import ROOT, Gateway, StartGateway, StartUpstream
-from tests.processes import free_port
-from tests.services import require_binary
+from tests.conftest import Gateway, StartGateway, StartUpstream
 
 MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
+EXPIRED = "Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
+
+
+def front(proxy: str, trusted: str = "127.0.0.1/32") -> str:
+    return f"forward_auth:\n  proxy: {proxy}\nproxy:\n  trusted_proxies: [{trusted}]\n"
 
 
 async def ask(
-    gw: Gateway, uri: str, method: str = "GET", query: str = "", **headers: str
-) -> aiohttp.ClientResponse:
-    async with gw.client.get(
-        f"/_gateway/decision{query}",
-        headers={"X-Original-URI": uri, "X-Original-Method": method, **headers},
-    ) as resp:
-        await resp.read()
-        return resp
+    gw: Gateway, path: str = "/_gateway/decision", method: str = "GET", **headers: str
+) -> tuple[aiohttp.ClientResponse, str]:
+    async with gw.client.request(method, path, headers=headers) as resp:
+        return resp, await resp.text()
 
 
-async def test_allow_and_deny_follow_the_gate(
+def nginx(uri: str, method: str = "GET", **extra: str) -> dict[str, str]:
+    # What config/nginx-forward-auth.conf sets on the auth subrequest.
+    return {
+        "X-Original-Method": method,
+        "X-Original-URI": uri,
+        "X-Forwarded-Host": "portal.example",
+        "X-Real-IP": "203.0.113.7",
+        "X-Forwarded-Proto": "https",
+        **extra,
+    }
+
+
+def traefik(uri: str, method: str = "GET", **client: str) -> dict[str, str]:
+    # https://doc.traefik.io/traefik/middlewares/http/forwardauth/ "Forward-Request Headers":
+    # the client's headers, then X-Forwarded-Method/-Proto/-Host/-Uri/-For set from the request
+    # (pkg/middlewares/auth/forward.go writeHeader, trustForwardHeader: false).
+    return {
+        **client,
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Method": method,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "portal.example",
+        "X-Forwarded-Uri": uri,
+    }
+
+
+async def test_only_a_trusted_peer_of_a_named_proxy_is_believed(
+    upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    caplog.set_level(logging.WARNING, "gateway.decision")
+    unset = await gateway(up.url, "proxy:\n  trusted_proxies: [127.0.0.1/32]\n")
+    resp, _ = await ask(unset, **nginx("/office"))
+    assert (resp.status, resp.headers["Cache-Control"]) == (403, "no-store")
+    assert "forward_auth.proxy is not set" in caplog.text
+    caplog.clear()
+    elsewhere = await gateway(up.url, front("nginx", "10.0.0.0/8"))
+    resp, _ = await ask(elsewhere, **nginx("/office"))
+    assert (resp.status, resp.headers["Cache-Control"]) == (403, "no-store")
+    assert "forward-auth request from 127.0.0.1, not in proxy.trusted_proxies" in caplog.text
+    assert up.seen == []
+
+
+async def test_nginx_gets_everything_in_distinct_headers(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
-    gw = await gateway(up.url)
-    assert (await ask(gw, "/pay")).status == 204
+    gw = await gateway(up.url, front("nginx"))
+    cookie = {"Cookie": "portal_session=a; theme=dark"}
+    resp, body = await ask(gw, "/_gateway/decision?deny_status=403", **nginx("/pay", **cookie))
+    assert (resp.status, body) == (204, "")
+    assert resp.headers["X-Portal-Gateway-Cookie"] == "portal_session=a; theme=dark"
     await gw.set_enabled(False)
-    denied = await ask(gw, "/pay", "POST", Cookie="portal_session=abc")
-    assert denied.status == 503
-    assert denied.headers["Retry-After"] == "120"
-    assert denied.headers.getall("Set-Cookie")[0].startswith("portal_session=; Max-Age=0")
-    office = await ask(gw, "/office/families")
-    assert (office.status, office.headers["X-Portal-Gateway-Route"]) == (204, "office")
-    assert (await ask(gw, "/public/app.css")).status == 204
-    # Headers of Traefik/Caddy (X-Forwarded-Uri/-Method) work the same.
-    async with gw.client.get(
-        "/_gateway/decision", headers={"X-Forwarded-Uri": "/enroll", "X-Forwarded-Method": "POST"}
-    ) as resp:
-        assert resp.status == 503
-        assert MESSAGE in await resp.text()
-    assert up.seen == []  # the decision never touches the upstream
+    resp, body = await ask(
+        gw, "/_gateway/decision?deny_status=403", **nginx("/pay", "POST", **cookie)
+    )
+    # auth_request understands 403; the gateway's own answer rides along for error_page.
+    assert resp.status == 403
+    assert resp.headers["X-Portal-Gateway-Status"] == "503"
+    assert resp.headers["X-Portal-Gateway-Content-Type"] == "text/html; charset=utf-8"
+    assert resp.headers["X-Portal-Gateway-Set-Cookie-1"] == f"portal_session=; {EXPIRED}"
+    assert "X-Portal-Gateway-Set-Cookie-2" not in resp.headers
+    assert resp.headers["Retry-After"] == "120"
+    page = resp.headers["X-Portal-Gateway-Body"]
+    assert MESSAGE in page and "\n" not in page and MESSAGE in body
+    # Office: allowed, the Cookie line unchanged.
+    resp, _ = await ask(gw, **nginx("/office/families", **cookie))
+    assert resp.status == 204
+    assert resp.headers["X-Portal-Gateway-Cookie"] == "portal_session=a; theme=dark"
+    resp, _ = await ask(gw, **nginx("/office/families"))
+    assert "X-Portal-Gateway-Cookie" not in resp.headers  # no Cookie for the portal at all
+
+
+async def test_traefik_request_as_documented(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, front("traefik"))
+    resp, _ = await ask(gw, **traefik("/pay?x=1", Cookie="portal_session=a"))
+    # authResponseHeaders: [Cookie] replaces the portal's Cookie with this one.
+    assert (resp.status, resp.headers["Cookie"]) == (204, "portal_session=a")
+    # addAuthCookiesToResponse: [portal_gateway_stamp, ...] hands the stamp to the browser.
+    assert [c.split("=")[0] for c in resp.headers.getall("Set-Cookie")] == ["portal_gateway_stamp"]
+    await gw.set_enabled(False)
+    # Traefik passes the client's headers too: an nginx-family header is the client's word.
+    resp, body = await ask(
+        gw,
+        **traefik("/pay", Cookie="portal_session=a", **{"X-Original-URI": "/office/families"}),
+    )
+    # A non-2xx answer is what Traefik returns to the client, headers and body as they are.
+    assert (resp.status, resp.headers["Retry-After"]) == (503, "120")
+    assert resp.headers.getall("Set-Cookie") == [f"portal_session=; {EXPIRED}"]
+    assert MESSAGE in body
+    resp, _ = await ask(gw, "/_gateway/decision?deny_status=401", **traefik("/pay"))
+    assert resp.status == 401  # a fixed address: the query is Traefik's config, not the client's
+    resp, _ = await ask(gw, **traefik("/office/x", **{"X-Forwarded-Uri": "/pay"}))
+    assert resp.status == 204
+
+
+async def test_envoy_check_request_as_documented(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    # https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/ext_authz/v3/ext_authz.proto
+    # HttpService: the check is the original method and `path_prefix` + the original path, with
+    # the original Host, Content-Length: 0 and the headers in allowed_headers
+    # (config/envoy-ext-authz.yaml: cookie, x-forwarded-for, x-forwarded-proto, accept...).
+    up = await upstream()
+    gw = await gateway(up.url, front("envoy"))
+
+    async def check(method: str, path: str, **headers: str) -> tuple[aiohttp.ClientResponse, str]:
+        sent = {"Host": "portal.example", "Content-Length": "0", **headers}
+        sent.setdefault("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        return await ask(gw, f"/_gateway/decision{path}", method, **sent)
+
+    resp, _ = await check("POST", "/pay?amount=10", cookie="portal_session=a")
+    # Only 200 allows; allowed_upstream_headers: cookie sets the portal's Cookie.
+    assert (resp.status, resp.headers["Cookie"]) == (200, "portal_session=a")
+    # allowed_client_headers_on_success: set-cookie hands the stamp to the browser.
+    assert [c.split("=")[0] for c in resp.headers.getall("Set-Cookie")] == ["portal_gateway_stamp"]
+    resp, _ = await check("GET", "/")
+    assert (resp.status, resp.headers["x-envoy-auth-headers-to-remove"]) == (200, "cookie")
+    await gw.set_enabled(False)
+    # The query is the client's: it cannot choose the deny status.
+    resp, body = await check("PUT", "/pay?deny_status=403", cookie="portal_session=a")
+    assert (resp.status, resp.headers["Retry-After"]) == (503, "120")
+    assert resp.headers.getall("Set-Cookie") == [f"portal_session=; {EXPIRED}"]
+    assert MESSAGE in body
+    resp, _ = await check("DELETE", "/office/families/1")
+    assert resp.status == 200
+    resp, _ = await check("GET", "", **{"X-Original-URI": "/office"})
+    assert resp.status == 400  # a check without the original path: misconfigured path_prefix
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("X-Original-URI", "/office"), ("X-Original-URI", "/pay")],
+        [("X-Original-Method", "GET"), ("X-Original-Method", "POST")],
+        [("X-Forwarded-Host", "office.example, portal.example")],
+        [("X-Real-IP", "127.0.0.1, 6.6.6.6")],
+        [("X-Forwarded-Proto", "https, http")],
+    ],
+    ids=["two-uris", "two-methods", "host-list", "ip-list", "proto-list"],
+)
+async def test_two_values_within_the_family_deny(
+    upstream: StartUpstream, gateway: StartGateway, headers: list[tuple[str, str]]
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, front("nginx"))
+    base = [(k, v) for k, v in nginx("/pay").items() if k not in {n for n, _ in headers}]
+    async with gw.client.get("/_gateway/decision", headers=[*base, *headers]) as resp:
+        assert (resp.status, resp.headers["Cache-Control"]) == (400, "no-store")
 
 
 async def test_ambiguous_targets_are_denied_not_allowed(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
-    gw = await gateway(up.url)
+    gw = await gateway(up.url, front("nginx"))
     for uri in ("/office/../pay", "//office", "/office%2F..%2Fpay"):
-        assert (await ask(gw, uri)).status == 400, uri
-    assert (await ask(gw, "/office/../pay", query="?deny_status=403")).status == 403
-
-
-NGINX_CONF = """
-daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      auth_request /_auth;
-      error_page 403 = @unavailable;
-      proxy_pass http://127.0.0.1:{upstream};
-    }}
-    location = /_auth {{
-      internal;
-      proxy_pass http://127.0.0.1:{gateway}/_gateway/decision?deny_status=403;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-    }}
-    location @unavailable {{
-      proxy_method GET;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-      rewrite ^ /_gateway/decision break;
-      proxy_pass http://127.0.0.1:{gateway};
-    }}
-  }}
-}}
-"""
-
-
-@pytest.fixture
-async def nginx_in_front(tmp_path: Path) -> AsyncIterator[Callable[[int, int], Awaitable[int]]]:
-    nginx = require_binary(shutil.which("nginx") or "/usr/sbin/nginx", "nginx-light")
-    procs: list[asyncio.subprocess.Process] = []
-
-    async def start(upstream_port: int, gateway_port: int) -> int:
-        port = free_port()
-        conf = tmp_path / "nginx.conf"
-        conf.write_text(
-            NGINX_CONF.format(tmp=tmp_path, port=port, upstream=upstream_port, gateway=gateway_port)
-        )
-        proc = await asyncio.create_subprocess_exec(
-            nginx, "-c", str(conf), "-p", str(tmp_path), cwd=ROOT
-        )
-        procs.append(proc)
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                return port
-            except OSError:
-                await asyncio.sleep(0.05)
-        raise AssertionError("nginx is not listening")
-
-    yield start
-    for proc in procs:
-        if proc.returncode is None:
-            proc.terminate()
-        await proc.wait()
-
-
-@pytest.mark.nginx
-async def test_nginx_auth_request_serves_the_unavailable_page(
-    upstream: StartUpstream,
-    gateway: StartGateway,
-    nginx_in_front: Callable[[int, int], Awaitable[int]],
-) -> None:
-    up = await upstream()
-    gw = await gateway(up.url)
-    assert up.server.port is not None
-    port = await nginx_in_front(up.server.port, gw.port)
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{port}/pay") as resp:
-            assert resp.status == 200
-            assert await resp.text() == "upstream saw GET /pay"
-        await gw.set_enabled(False)
-        async with session.post(
-            f"http://127.0.0.1:{port}/pay",
-            data=b"amount=10",
-            headers={"Cookie": "portal_session=x"},
-        ) as resp:
-            assert resp.status == 503
-            assert MESSAGE in await resp.text()
-            assert resp.headers.getall("Set-Cookie")[0].startswith("portal_session=; Max-Age=0")
-        async with session.get(f"http://127.0.0.1:{port}/office/families") as resp:
-            assert resp.status == 200
-    assert [s.raw_path for s in up.seen] == ["/pay", "/office/families"]
+        resp, _ = await ask(gw, **nginx(uri))
+        assert resp.status == 400, uri
+    resp, _ = await ask(gw, "/_gateway/decision?deny_status=403", **nginx("/office/../pay"))
+    assert (resp.status, resp.headers["X-Portal-Gateway-Status"]) == (403, "400")
+    assert up.seen == []  # the decision never touches the upstream

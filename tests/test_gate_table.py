@@ -24,6 +24,8 @@ from tests.conftest import (
 from tests.policy.cases import CASES, DISABLED_AT, EXTRA, NOW, ROUTES, SHARED, Case, outcome
 
 FORWARD_AUTH = """\
+forward_auth:
+  proxy: nginx
 proxy:
   trusted_proxies: [127.0.0.1/32]
 """

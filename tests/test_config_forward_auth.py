@@ -1,0 +1,90 @@
+"""`forward_auth:` in the config file, and the warning `check` gives about it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from gateway.config import UNAVAILABLE_MESSAGE as MESSAGE
+from gateway.config import Config, ConfigError, load_config, parse_config
+from tests.conftest import PAGE, config_text
+
+BASE = config_text("http://127.0.0.1:8081")
+
+
+def parse(extra: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(BASE + textwrap.dedent(extra), "cfg.yaml")
+    return [str(i) for i in info.value.issues]
+
+
+def ours(config: Config) -> list[str]:
+    """This module's warnings (the settings section has its own)."""
+    return [str(w) for w in config.warnings if not w.key.startswith("settings")]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
+
+
+def test_an_unknown_proxy_is_an_error_with_a_did_you_mean() -> None:
+    text = BASE + "forward_auth:\n  proxy: ngnix\n"
+    assert parse("forward_auth:\n  proxy: ngnix\n") == [
+        f"cfg.yaml:{line_of(text, 'ngnix')}: forward_auth.proxy: expected nginx | traefik | "
+        "caddy | envoy, got 'ngnix' (did you mean 'nginx'?)"
+    ]
+    text = BASE + "forward_auth:\n  porxy: envoy\n"
+    assert parse("forward_auth:\n  porxy: envoy\n") == [
+        f"cfg.yaml:{line_of(text, 'porxy')}: forward_auth.porxy: unknown key (did you mean 'proxy'?)"
+    ]
+    assert parse("forward_auth: envoy\n")[0].endswith(
+        "forward_auth: expected a mapping, got 'envoy'"
+    )
+
+
+def test_the_proxy_is_recorded_and_unset_by_default() -> None:
+    assert parse_config(BASE, "cfg.yaml").forward_auth.proxy is None
+    extra = "forward_auth:\n  proxy: caddy\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
+    config = parse_config(BASE + extra, "cfg.yaml")
+    assert (config.forward_auth.proxy, ours(config)) == ("caddy", [])
+
+
+def test_check_warns_when_no_proxy_can_be_trusted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "gw.yaml"
+    path.write_text(BASE + "forward_auth:\n  proxy: traefik\n")
+    assert main(["check", "--config", str(path)]) == 0
+    out, err = capsys.readouterr()
+    line = line_of(path.read_text(), "traefik")
+    assert [e for e in err.splitlines() if "forward_auth" in e] == [
+        f"{path}:{line}: forward_auth.proxy: warning: proxy.trusted_proxies is empty, so "
+        "/_gateway/decision answers every request 403; list the address traefik connects from"
+    ]
+    assert out.startswith(f"{path}: OK")
+
+
+def test_the_shipped_gateway_side_example_is_valid_and_quiet() -> None:
+    config = load_config("config/forward-auth.yaml")
+    assert (config.forward_auth.proxy, config.warnings) == ("nginx", ())
+    assert config.admin_listen == ("127.0.0.1", 8082)
+    public = next(r for r in config.routes if r.portal == "public")
+    assert {"/favicon.ico", "/robots.txt"} <= set(public.paths)
+
+
+def test_check_warns_when_the_page_cannot_ride_in_an_nginx_header(tmp_path: Path) -> None:
+    page = tmp_path / "big.html"
+    page.write_text(MESSAGE + "<!--" + "x" * 30_000 + "-->")
+    text = config_text("http://127.0.0.1:8081").replace(str(PAGE), str(page))
+    extra = "forward_auth:\n  proxy: nginx\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
+    config = parse_config(text + extra, "cfg.yaml")
+    assert ours(config) == [
+        f"cfg.yaml:{line_of(text, 'unavailable_page:')}: customer_portal.unavailable_page: "
+        f"warning: {len(page.read_bytes())} bytes: behind nginx the page travels in a header of the decision, and the "
+        "example's proxy_buffer_size (32k) needs it under 24576 bytes"
+    ]
+    caddy = parse_config(text + extra.replace("nginx", "caddy"), "cfg.yaml")
+    assert ours(caddy) == []
