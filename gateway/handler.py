@@ -49,9 +49,18 @@ def _is_websocket(request: web.BaseRequest) -> bool:
 
 
 def exact_reserved(raw_target: str, prefix: str) -> bool:
-    """True only for the reserved prefix's exact spelling: origin form, no escapes, as set."""
+    """True only for the reserved prefix's exact spelling: origin form, no escapes, as set.
+
+    Under `/decision/` the rest is Envoy's copy of the original path (ext_authz appends it),
+    which forward-auth reads and judges itself, so only the endpoint's own part must be exact.
+    """
     path = raw_target.partition("?")[0]
-    if "%" in path or not (path == prefix or path.startswith(prefix + "/")):
+    if not (path == prefix or path.startswith(prefix + "/")):
+        return False
+    endpoint = path[len(prefix) :].split("/")[1:2]
+    if endpoint == ["decision"]:
+        return True
+    if "%" in path:
         return False
     try:
         canonicalize(raw_target)

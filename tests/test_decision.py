@@ -158,6 +158,11 @@ async def test_envoy_check_request_as_documented(
     assert MESSAGE in body
     resp, _ = await check("DELETE", "/office/families/1")
     assert resp.status == 200
+    # The original path as the client sent it, escapes included, is Envoy's to append.
+    resp, _ = await check("GET", "/office/a%20b")
+    assert resp.status == 200
+    resp, _ = await check("GET", "/enroll%20now")
+    assert resp.status == 503
     resp, _ = await check("GET", "", **{"X-Original-URI": "/office"})
     assert resp.status == 400  # a check without the original path: misconfigured path_prefix
 
