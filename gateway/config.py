@@ -1,6 +1,6 @@
 """YAML config -> frozen dataclasses, validated once at start-up.
 
-Every key of ../shared/CONTRACT.md is checked here; nothing is parsed at request time. Errors are
+Every key the README documents is checked here; nothing is parsed at request time. Errors are
 `FILE:LINE: dotted.key: message` and all of a file's errors are reported together.
 """
 
