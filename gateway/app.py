@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from gateway.admin import Admin
+from gateway.admin.endpoints import Admin
 from gateway.config import Config
-from gateway.exchanges import Exchanges, Phase
-from gateway.handler import Gateway
-from gateway.headers import request_id
-from gateway.keys import (
+from gateway.edge.exchanges import Exchanges, Phase
+from gateway.edge.forward import Forwarder, RelayResponse, make_session
+from gateway.edge.handler import Gateway
+from gateway.edge.keys import (
     ADMIN_APP,
     CONFIG,
     DRAINING,
@@ -28,12 +28,12 @@ from gateway.keys import (
     SOCKETS,
     Draining,
 )
-from gateway.live import LiveConnections
-from gateway.observability import Metrics, access_log
-from gateway.proxy import Forwarder, RelayResponse, make_session
-from gateway.responses import error_response
+from gateway.edge.live import LiveConnections
+from gateway.edge.observability import Metrics, access_log
+from gateway.edge.responses import error_response
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
+from gateway.wire.headers import request_id
 
 log = logging.getLogger("gateway")
 

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.config import Config, parse_config
-from gateway.server import make_runner
+from gateway.edge.server import make_runner
 from gateway.settings import SettingsSource, make_source
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource

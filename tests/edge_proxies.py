@@ -21,8 +21,8 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import Config, parse_config
-from gateway.keys import ADMIN_APP
-from gateway.server import make_runner
+from gateway.edge.keys import ADMIN_APP
+from gateway.edge.server import make_runner
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
 from tests.conftest import ROOT

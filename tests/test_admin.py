@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.config import parse_config
-from gateway.keys import DRAINING, POLLER
+from gateway.edge.keys import DRAINING, POLLER
 from tests.conftest import GatewayTestServer, ServerFactory, StartUpstream, config_text
 
 Client = TestClient[web.Request, web.Application]

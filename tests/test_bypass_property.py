@@ -17,9 +17,10 @@ from urllib.parse import unquote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import hosts, routing
 from gateway.config import Route
-from gateway.paths import PathRejected, canonicalize, route_segments
+from gateway.policy import routing
+from gateway.wire import hosts
+from gateway.wire.paths import PathRejected, canonicalize, route_segments
 
 
 def _route(name: str, portal: str, paths: list[str], host_list: tuple[str, ...] = ()) -> Route:

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.keys import SESSION
+from gateway.edge.keys import SESSION
 from tests.conftest import Gateway, StartGateway, StartUpstream
 from tests.rawhttp import (
     RawConnection,

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
 from gateway.config import parse_config
-from gateway.server import server_options
+from gateway.edge.server import server_options
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
 from tests.conftest import StartGateway, StartUpstream, config_text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli.main import main
 from gateway.config import UNAVAILABLE_MESSAGE as MESSAGE
 from gateway.config import Config, ConfigError, load_config, parse_config
 from tests.conftest import PAGE, config_text

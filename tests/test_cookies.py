@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import cookies
+from gateway.wire import cookies
 
 MATCH = cookies.SessionCookieMatcher(["portal_session", "sessionid", "remember_*"])
 

@@ -22,7 +22,7 @@ import pytest
 from django.http.cookie import parse_cookie as django_parse_cookie
 from werkzeug.wrappers import Request as WerkzeugRequest
 
-from gateway import cookies
+from gateway.wire import cookies
 from tests.processes import free_port
 from tests.services import require_binary
 

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from gateway.exchanges import Cut, Exchanges, Phase
+from gateway.edge.exchanges import Cut, Exchanges, Phase
 
 
 @pytest.mark.parametrize(

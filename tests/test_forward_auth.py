@@ -6,8 +6,9 @@ import ipaddress
 
 import pytest
 
-from gateway import forward_answer
-from gateway.forward_auth import ForwardAuthRefused, Forwarded, Proxy, read_forwarded
+from gateway.admin import forward_answer
+from gateway.config import Proxy
+from gateway.policy.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"),)
 PEER = "10.1.2.3"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.app import GATEWAY
-from gateway.handler import Runtime
+from gateway.edge.handler import Runtime
 from gateway.policy import Decision, Gate, GateState, RequestFacts
 from tests.conftest import (
     SESSION_KEY,

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from gateway import cookies, hosts
-from gateway.headers import (
+from gateway.wire import cookies, hosts
+from gateway.wire.headers import (
     ForwardContext,
     client_ip,
     request_headers,

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from gateway.app import create_app
 from gateway.config import parse_config
-from gateway.keys import SESSION
+from gateway.edge.keys import SESSION
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
 from tests.conftest import (

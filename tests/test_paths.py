@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.paths import PathRejected, canonicalize, route_segments
+from gateway.wire.paths import PathRejected, canonicalize, route_segments
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from gateway.config import ConfigError, parse_config
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
-from gateway.values import mask_secrets, mask_url, url_secrets
+from gateway.wire.values import mask_secrets, mask_url, url_secrets
 from tests.conftest import SESSION_KEY, config_text
 from tests.test_cli import gateway_cli
 

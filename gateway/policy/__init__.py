@@ -9,7 +9,7 @@ from gateway.policy.classify import Classified, Refused, classify, is_reserved
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import FrontEnd, GateState, RequestFacts
 from gateway.policy.gate import Gate
-from gateway.policy.negotiate import wants_json
+from gateway.wire.negotiate import wants_json
 
 __all__ = [
     "Allow",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway import hosts, routing
 from gateway.config import Config, Route
-from gateway.paths import PathRejected, Target, canonicalize
+from gateway.policy import routing
 from gateway.policy.facts import RequestFacts
+from gateway.wire import hosts
+from gateway.wire.paths import PathRejected, Target, canonicalize
 
 
 class Refused(Exception):

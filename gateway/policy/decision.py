@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gateway.config import Route
-from gateway.paths import Target
 from gateway.policy.stamps import StampPlan
+from gateway.wire.paths import Target
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from gateway import cookies
 from gateway.config import Config
 from gateway.policy.classify import Refused, classify
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import GateState, RequestFacts
 from gateway.policy.stamps import Stamp, StampCodec, StampPlan, is_deletion, judge
+from gateway.wire import cookies
 
 
 class Gate:

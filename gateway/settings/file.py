@@ -13,7 +13,7 @@ import yaml
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
-from gateway.values import mask_url
+from gateway.wire.values import mask_url
 
 
 def file_path(source: str) -> Path:

@@ -10,7 +10,7 @@ import aiohttp
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
-from gateway.values import mask_secrets, mask_url
+from gateway.wire.values import mask_secrets, mask_url
 
 # A settings document is a few hundred bytes; a store answering megabytes is broken, and the
 # poller must not buffer whatever it is sent.

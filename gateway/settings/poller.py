@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from cachetools import TTLCache
 
 from gateway.config import SettingsConfig
-from gateway.crosschecks import FORGETS, forgets_last_disable
+from gateway.config.crosschecks import FORGETS, forgets_last_disable
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
 from gateway.settings.state import PortalState
 from gateway.settings.statefile import SavedState, load_state, save_state

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
 from gateway.settings.document import parse_time
-from gateway.values import mask_secrets, mask_url
+from gateway.wire.values import mask_secrets, mask_url
 
 
 class RedisSource:

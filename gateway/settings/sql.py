@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
 from gateway.settings.document import parse_time
-from gateway.values import mask_secrets, mask_url
+from gateway.wire.values import mask_secrets, mask_url
 
 DRIVERS = {
     "sqlite": "sqlite+aiosqlite",

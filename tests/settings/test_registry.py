@@ -111,6 +111,6 @@ def test_make_source_refuses_unknown_schemes(source: str) -> None:
 
 
 def test_every_scheme_the_config_accepts_has_a_source() -> None:
-    from gateway.config import SOURCE_SCHEMES
+    from gateway.config.loader import SOURCE_SCHEMES
 
     assert set(SOURCE_SCHEMES) == set(REGISTRY)

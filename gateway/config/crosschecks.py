@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.config import SettingsConfig
+    from gateway.config.loader import SettingsConfig
 
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address | str

@@ -11,8 +11,8 @@ from typing import Any
 
 from gateway import __version__
 from gateway.config import Config, ConfigError, load_config
-from gateway.routing import describe
-from gateway.values import mask_url
+from gateway.policy.routing import describe
+from gateway.wire.values import mask_url
 
 EXIT_CONFIG = 2
 
@@ -71,7 +71,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gateway.server import AddressInUse, serve
+    from gateway.edge.server import AddressInUse, serve
 
     config = _load(args.config)
     try:
@@ -91,7 +91,7 @@ def _run_loop(main: Coroutine[Any, Any, int]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.demo import run_demo
+    from gateway.cli.demo import run_demo
 
     return run_demo(args)
 

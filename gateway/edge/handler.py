@@ -10,11 +10,19 @@ from dataclasses import dataclass, replace
 
 from aiohttp import hdrs, web
 
-from gateway import admin
-from gateway.answers import deny_response, unavailable_response
+from gateway.admin import endpoints as admin
 from gateway.config import Config
-from gateway.exchanges import Cut, LiveExchange
-from gateway.headers import (
+from gateway.edge.answers import deny_response, unavailable_response
+from gateway.edge.exchanges import Cut, LiveExchange
+from gateway.edge.facts import proxy_facts
+from gateway.edge.forward import Exchange, Forwarder
+from gateway.edge.keys import CONFIG, EXCHANGES, METRICS, POLLER, SOCKETS
+from gateway.edge.observability import access_log
+from gateway.edge.responses import error_response
+from gateway.edge.websocket import relay_websocket
+from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
+from gateway.settings.state import PortalState
+from gateway.wire.headers import (
     ForwardContext,
     client_ip,
     decode_raw,
@@ -23,15 +31,7 @@ from gateway.headers import (
     request_id,
     values,
 )
-from gateway.keys import CONFIG, EXCHANGES, METRICS, POLLER, SOCKETS
-from gateway.observability import access_log
-from gateway.paths import PathRejected, canonicalize
-from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
-from gateway.proxy import Exchange, Forwarder
-from gateway.request_facts import proxy_facts
-from gateway.responses import error_response
-from gateway.settings.state import PortalState
-from gateway.websocket import relay_websocket
+from gateway.wire.paths import PathRejected, canonicalize
 
 log = logging.getLogger("gateway")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import hdrs, web
 
-from gateway.headers import Headers, values, via_has_loop
 from gateway.policy import RequestFacts
+from gateway.wire.headers import Headers, values, via_has_loop
 
 
 def proxy_facts(

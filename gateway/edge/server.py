@@ -12,8 +12,8 @@ from aiohttp import web
 
 from gateway.app import GATEWAY, create_app
 from gateway.config import Config, ConfigError, load_config
-from gateway.keys import ADMIN_APP, DRAINING, SOCKETS
-from gateway.protocol import GatewayRunner
+from gateway.edge.keys import ADMIN_APP, DRAINING, SOCKETS
+from gateway.edge.protocol import GatewayRunner
 
 log = logging.getLogger("gateway")
 

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from gateway.decision import decide
-from gateway.keys import GAUGES, METRICS, READY
+from gateway.admin.decision import decide
+from gateway.edge.keys import GAUGES, METRICS, READY
+from gateway.edge.responses import error_response
 from gateway.policy import GateState
-from gateway.responses import error_response
 
 if TYPE_CHECKING:
-    from gateway.handler import Runtime
+    from gateway.edge.handler import Runtime
 
 
 class Admin:

@@ -12,12 +12,9 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from gateway.headers import IPNetwork, is_trusted, values
-
-Proxy = Literal["nginx", "traefik", "caddy", "envoy"]
-PROXIES: tuple[Proxy, ...] = ("nginx", "traefik", "caddy", "envoy")
+from gateway.config import Proxy
+from gateway.wire.headers import IPNetwork, is_trusted, values
 
 _METHOD = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 

@@ -8,7 +8,7 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-from gateway.policy.negotiate import wants_json as prefers_json
+from gateway.wire.negotiate import wants_json as prefers_json
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -16,13 +16,13 @@ import logging
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from gateway import forward_answer
-from gateway.answers import deny_response
+from gateway.admin import forward_answer
 from gateway.config import Config
-from gateway.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
-from gateway.headers import decode_raw
+from gateway.edge.answers import deny_response
+from gateway.edge.responses import error_response
 from gateway.policy import Allow, Gate, GateState, RequestFacts
-from gateway.responses import error_response
+from gateway.policy.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
+from gateway.wire.headers import decode_raw
 
 log = logging.getLogger("gateway.decision")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.forward_auth import Proxy
+from gateway.config import Proxy
 
 COOKIE = "X-Portal-Gateway-Cookie"
 SET_COOKIE_SLOT = "X-Portal-Gateway-Set-Cookie-{}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway import hosts
 from gateway.config import Route
+from gateway.wire import hosts
 
 
 def _path_matches(route: Route, segments: tuple[str, ...]) -> bool:

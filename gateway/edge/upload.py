@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gateway.exchanges import LiveExchange
+from gateway.edge.exchanges import LiveExchange
 
 
 async def _head_sent(

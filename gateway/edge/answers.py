@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 
 from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
+from gateway.edge.responses import error_response, wants_json
 from gateway.policy import Deny
-from gateway.responses import error_response, wants_json
 
 UNAVAILABLE_JSON = json.dumps(
     {"error": "customer_portal_unavailable", "message": UNAVAILABLE_MESSAGE}

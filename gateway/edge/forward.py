@@ -20,12 +20,12 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from gateway.config import ProxyConfig, Upstream
-from gateway.exchanges import Cut, LiveExchange, Phase
-from gateway.headers import Headers, decode_raw, response_headers
-from gateway.live import LiveConnections
-from gateway.responses import error_response
-from gateway.upload import BodyState, BodyTooLarge, stream_body, trace_heads
-from gateway.values import mask_secrets, mask_url
+from gateway.edge.exchanges import Cut, LiveExchange, Phase
+from gateway.edge.live import LiveConnections
+from gateway.edge.responses import error_response
+from gateway.edge.upload import BodyState, BodyTooLarge, stream_body, trace_heads
+from gateway.wire.headers import Headers, decode_raw, response_headers
+from gateway.wire.values import mask_secrets, mask_url
 
 log = logging.getLogger("gateway.proxy")
 

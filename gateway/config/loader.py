@@ -14,12 +14,8 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
-from gateway import hosts as hostnames
-from gateway.crosschecks import forgets_last_disable, listener_clash
-from gateway.forward_auth import PROXIES, Proxy
-from gateway.paths import PathRejected, route_segments
-from gateway.values import mask_secrets, mask_url, parse_duration, parse_size, safe_repr
-from gateway.yamlnodes import (
+from gateway.config.crosschecks import forgets_last_disable, listener_clash
+from gateway.config.yamlnodes import (
     DURATION,
     SIZE,
     ConfigError,
@@ -36,6 +32,9 @@ from gateway.yamlnodes import (
     positive_duration,
     positive_int,
 )
+from gateway.wire import hosts as hostnames
+from gateway.wire.paths import PathRejected, route_segments
+from gateway.wire.values import mask_secrets, mask_url, parse_duration, parse_size, safe_repr
 
 __all__ = [
     "UNAVAILABLE_MESSAGE",
@@ -53,6 +52,10 @@ __all__ = [
 ]
 
 UNAVAILABLE_MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
+
+# The proxies forward-auth knows the header families of (gateway/policy/forward_auth.py).
+Proxy = Literal["nginx", "traefik", "caddy", "envoy"]
+PROXIES: tuple[Proxy, ...] = ("nginx", "traefik", "caddy", "envoy")
 
 Portal = Literal["customer", "office", "public"]
 PORTALS: tuple[Portal, ...] = ("customer", "office", "public")

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from gateway.values import parse_duration
+from gateway.wire.values import parse_duration
 
 
 @dataclass(frozen=True)

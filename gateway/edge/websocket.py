@@ -14,9 +14,9 @@ import logging
 import aiohttp
 from aiohttp import hdrs, web
 
-from gateway.exchanges import Cut, Phase
-from gateway.proxy import Exchange, Forwarder, upstream_url
-from gateway.responses import error_response
+from gateway.edge.exchanges import Cut, Phase
+from gateway.edge.forward import Exchange, Forwarder, upstream_url
+from gateway.edge.responses import error_response
 
 log = logging.getLogger("gateway.proxy")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.config import ConfigError, load_config
-from gateway.server import make_runner
+from gateway.edge.server import make_runner
 
 DEMO_PORT = 8081
 

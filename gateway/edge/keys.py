@@ -8,9 +8,9 @@ import aiohttp
 from aiohttp import web
 
 from gateway.config import Config
-from gateway.exchanges import Exchanges
-from gateway.live import LiveConnections
-from gateway.observability import Metrics
+from gateway.edge.exchanges import Exchanges
+from gateway.edge.live import LiveConnections
+from gateway.edge.observability import Metrics
 from gateway.settings.poller import Poller
 
 CONFIG = web.AppKey("config", Config)

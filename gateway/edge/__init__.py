@@ -1,0 +1,1 @@
+"""The aiohttp side: the proxy front end, forwarding, WebSockets, live exchanges, the server."""
