@@ -14,7 +14,7 @@ from gateway.admin.endpoints import Admin
 from gateway.config import Config
 from gateway.edge.exchanges import Exchanges, Phase
 from gateway.edge.forward import Forwarder, RelayResponse, make_session
-from gateway.edge.handler import Gateway
+from gateway.edge.handler import GATEWAY, Gateway
 from gateway.edge.keys import (
     ADMIN_APP,
     CONFIG,
@@ -36,8 +36,6 @@ from gateway.settings.poller import Poller
 from gateway.wire.headers import request_id
 
 log = logging.getLogger("gateway")
-
-GATEWAY = web.AppKey("gateway", Gateway)
 
 
 def _session_key(config: Config) -> bytes:
@@ -126,8 +124,16 @@ def create_app(
     app[GAUGES] = gauges
     gateway = Gateway(app, _session_key(config), wall)
     app[GATEWAY] = gateway
+    admin = Admin(
+        lambda: gateway.runtime,
+        gateway.state,
+        wall,
+        not_ready=not_ready,
+        metrics=lambda: app[METRICS].render(gauges()),
+    )
+    gateway.admin = admin.handle
     if config.admin_listen is not None:
-        app[ADMIN_APP] = _admin_app(app, gateway.admin)
+        app[ADMIN_APP] = _admin_app(app, admin)
 
     @web.middleware
     async def every_request(request: web.Request, handler: Handler) -> web.StreamResponse:

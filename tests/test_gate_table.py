@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.app import GATEWAY
-from gateway.edge.handler import Runtime
+from gateway.edge.handler import GATEWAY
 from gateway.policy import Decision, Gate, GateState, RequestFacts
+from gateway.policy.runtime import Runtime
 from tests.conftest import (
     SESSION_KEY,
     Gateway,

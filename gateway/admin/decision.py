@@ -18,10 +18,9 @@ from multidict import CIMultiDict
 
 from gateway.admin import forward_answer
 from gateway.config import Config
-from gateway.edge.answers import deny_response
-from gateway.edge.responses import error_response
 from gateway.policy import Allow, Gate, GateState, RequestFacts
 from gateway.policy.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
+from gateway.policy.pages import Page, deny_page, error_page
 from gateway.wire.headers import decode_raw
 
 log = logging.getLogger("gateway.decision")
@@ -84,19 +83,20 @@ def _send(answer: forward_answer.Answer, request_id: str) -> web.Response:
     )
 
 
-def _denied(
-    request: web.BaseRequest, config: Config, response: web.Response, request_id: str
-) -> web.Response:
+def _denied(request: web.BaseRequest, config: Config, page: Page, request_id: str) -> web.Response:
     proxy = config.forward_auth.proxy
-    response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    headers = [
+        ("Content-Type", f"{page.content_type}; charset=utf-8"),
+        *((k, v) for k, v in page.headers if k.lower() != "cache-control"),
+        ("Cache-Control", "no-store"),
+    ]
     if proxy is None:
-        return response
-    body = response.body if isinstance(response.body, bytes) else b""
+        return web.Response(status=page.status, text=page.text, headers=CIMultiDict(headers))
     answer = forward_answer.deny(
         proxy,
-        response.status,
-        list(response.headers.items()),
-        body,
+        page.status,
+        headers,
+        page.text.encode(),
         config.customer_portal.stamp_cookie,
         _deny_status(request, config),
     )
@@ -116,8 +116,8 @@ def decide(
         original = read(request, config)
     except ForwardAuthRefused as exc:
         log.warning("decision refused %d: %s [request %s]", exc.status, exc.reason, request_id)
-        refused = error_response(request, exc.status, request_id)
-        return _denied(request, config, refused, request_id)
+        accept = request.headers.get(hdrs.ACCEPT, "")
+        return _denied(request, config, error_page(exc.status, request_id, accept), request_id)
     decision = gate.decide(forward_auth_facts(request, original, now), state)
     if isinstance(decision, Allow):
         # Untouched (office, public): the client's own Cookie lines, as one line.
@@ -134,5 +134,6 @@ def decide(
             decision.route.name,
         )
         return _send(answer, request_id)
-    response = deny_response(request, decision, config.customer_portal, request_id)
-    return _denied(request, config, response, request_id)
+    accept = request.headers.get(hdrs.ACCEPT, "")
+    page = deny_page(decision, config.customer_portal, request_id, accept)
+    return _denied(request, config, page, request_id)

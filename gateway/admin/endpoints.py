@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from gateway.admin.decision import decide
-from gateway.edge.keys import GAUGES, METRICS, READY
-from gateway.edge.responses import error_response
 from gateway.policy import GateState
-
-if TYPE_CHECKING:
-    from gateway.edge.handler import Runtime
+from gateway.policy.pages import error_page
+from gateway.policy.runtime import Runtime
 
 
 class Admin:
+    """The reserved endpoints, over what the app hands in (no app keys: admin is its own layer).
+
+    `not_ready()` is None when ready, else why not; `metrics()` is the Prometheus text.
+    """
+
     def __init__(
         self,
-        app: web.Application,
         runtime: Callable[[], Runtime],
         state: Callable[[], GateState],
         wall: Callable[[], float],
+        not_ready: Callable[[], str | None] = lambda: None,
+        metrics: Callable[[], str] = lambda: "",
     ) -> None:
-        self.app = app
         self.runtime = runtime
         self.state = state
         self.wall = wall
+        self.not_ready = not_ready
+        self.metrics = metrics
 
     async def handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
         runtime = self.runtime()
@@ -40,24 +44,31 @@ class Admin:
                 request, runtime.config, runtime.gate, self.state(), self.wall(), request_id
             )
         if request.method not in ("GET", "HEAD"):
-            return error_response(request, 405, request_id)
+            return _error(request, 405, request_id)
         if path == "/healthz":
             return _plain("ok\n")
         if path == "/readyz":
-            why = self.app[READY]() if READY in self.app else None
+            why = self.not_ready()
             if why is None:
                 return _plain("ready\n")
             return _plain(f"not ready: {why}\n", 503)
         if path == "/metrics":
-            gauges: dict[str, float] = self.app[GAUGES]() if GAUGES in self.app else {}
-            response = _plain(self.app[METRICS].render(gauges))
+            response = _plain(self.metrics())
             response.content_type = "text/plain"
             response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
             return response
-        return error_response(request, 404, request_id)
+        return _error(request, 404, request_id)
 
 
 def _plain(text: str, status: int = 200) -> web.Response:
     response = web.Response(text=text, status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _error(request: web.BaseRequest, status: int, request_id: str) -> web.Response:
+    page = error_page(status, request_id, request.headers.get(hdrs.ACCEPT, ""))
+    headers = CIMultiDict(page.headers)
+    return web.Response(
+        status=page.status, text=page.text, content_type=page.content_type, headers=headers
+    )

@@ -71,7 +71,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gateway.edge.server import AddressInUse, serve
+    from gateway.cli.serve import serve
+    from gateway.edge.server import AddressInUse
 
     config = _load(args.config)
     try:

@@ -6,11 +6,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from aiohttp import hdrs, web
 
-from gateway.admin import endpoints as admin
 from gateway.config import Config
 from gateway.edge.answers import deny_response, unavailable_response
 from gateway.edge.exchanges import Cut, LiveExchange
@@ -21,6 +20,7 @@ from gateway.edge.observability import access_log
 from gateway.edge.responses import error_response
 from gateway.edge.websocket import relay_websocket
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
+from gateway.policy.runtime import Runtime
 from gateway.settings.state import PortalState
 from gateway.wire.headers import (
     ForwardContext,
@@ -36,6 +36,7 @@ from gateway.wire.paths import PathRejected, canonicalize
 log = logging.getLogger("gateway")
 
 ResponseEdit = Callable[[web.StreamResponse], Awaitable[None]]
+ReservedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
 def _is_websocket(request: web.BaseRequest) -> bool:
@@ -73,14 +74,6 @@ def gate_state(state: PortalState) -> GateState:
     return GateState(enabled=state.enabled, last_disabled_at=state.last_disabled_at)
 
 
-@dataclass(frozen=True)
-class Runtime:
-    """The current config and the gate built from it, swapped whole on SIGHUP."""
-
-    config: Config
-    gate: Gate
-
-
 class Gateway:
     """The proxy front end: facts from the request, `decide()`, then forward or answer."""
 
@@ -91,7 +84,8 @@ class Gateway:
         config = app[CONFIG]
         self.runtime = Runtime(config, Gate(config, session_key))
         self.forwarder: Forwarder | None = None
-        self.admin = admin.Admin(app, lambda: self.runtime, lambda: self.state(), wall)
+        # The reserved endpoints on the public listener (no admin_listen); set by the app.
+        self.admin: ReservedHandler | None = None
 
     @property
     def config(self) -> Config:
@@ -159,9 +153,13 @@ class Gateway:
         live: LiveExchange | None = None
         facts: RequestFacts | None = None
         try:
-            if cfg.admin_listen is None and exact_reserved(request.raw_path, cfg.admin_prefix):
+            if (
+                self.admin is not None
+                and cfg.admin_listen is None
+                and exact_reserved(request.raw_path, cfg.admin_prefix)
+            ):
                 route_name, reason = "admin", "admin"
-                response = await self.admin.handle(request, rid)
+                response = await self.admin(request, rid)
                 return response
             forwarded_proto = values(client_headers, "x-forwarded-proto") if trusted else []
             facts = proxy_facts(
@@ -296,3 +294,6 @@ def _add_cookies(lines: tuple[str, ...]) -> ResponseEdit:
             response.headers.add(hdrs.SET_COOKIE, line)
 
     return edit
+
+
+GATEWAY = web.AppKey("gateway", Gateway)

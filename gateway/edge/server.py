@@ -1,17 +1,16 @@
-"""`portal-gateway run`: serve the app until SIGTERM/SIGINT, re-check the config on SIGHUP."""
+"""GatewayServer: the listeners of one gateway process, started, reloaded, drained, stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
 import logging
-import signal
 from typing import Any
 
 from aiohttp import web
 
-from gateway.app import GATEWAY, create_app
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import Config
+from gateway.edge.handler import GATEWAY
 from gateway.edge.keys import ADMIN_APP, DRAINING, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 
@@ -47,70 +46,64 @@ def make_runner(app: web.Application, config: Config) -> web.AppRunner:
     )
 
 
-async def serve(config: Config, *, config_path: str) -> int:
-    for warning in config.warnings:
-        log.warning("%s", warning)
-    app = create_app(config)
-    runner = make_runner(app, config)
-    await runner.setup()
-    runners: list[web.BaseRunner] = [runner]
-    listen = (config.listen_host, config.listen_port)
-    sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True))]
-    if config.admin_listen is not None:
-        # The admin listener is its own application: it serves the reserved endpoints and
-        # proxies nothing, whatever port or address a request names.
-        admin_runner = make_runner(app[ADMIN_APP], config)
-        await admin_runner.setup()
-        runners.append(admin_runner)
-        admin_site = web.TCPSite(admin_runner, *config.admin_listen, reuse_address=True)
-        sites.append((config.admin_listen, admin_site))
-    for (host, port), site in sites:
-        try:
-            await site.start()
-        except OSError as exc:
-            for each in reversed(runners):
-                await each.cleanup()
-            if exc.errno == errno.EADDRINUSE:
-                raise AddressInUse(host, port) from None
-            raise
-    if config.admin_listen is not None:
-        log.info("reserved endpoints on http://%s:%s%s/", *config.admin_listen, config.admin_prefix)
-    log.info(
-        "portal-gateway listening on http://%s:%s (config %s)",
-        config.listen_host,
-        config.listen_port,
-        config_path,
-    )
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+class GatewayServer:
+    """One gateway process's listeners, in named phases: start, reload, drain, stop."""
 
-    def reload() -> None:
-        try:
-            new = load_config(config_path)
-        except ConfigError as exc:
-            log.error("SIGHUP: %s is invalid; keeping the running config:\n%s", config_path, exc)
-            return
-        later = app[GATEWAY].apply(new)
-        log.warning("SIGHUP: %s applied", config_path)
-        if later:
-            log.warning("SIGHUP: these changes need a restart to apply: %s", ", ".join(later))
+    def __init__(self, app: web.Application, config: Config) -> None:
+        self.app = app
+        self.config = config
+        self._runners: list[web.BaseRunner] = []
 
-    loop.add_signal_handler(signal.SIGHUP, reload)
-    await stop.wait()
-    proxy = config.proxy
-    # Readiness turns 503 first, so a load balancer stops sending; the listener keeps accepting
-    # for drain_delay while it notices. Then: no new connections, idle keep-alive connections
-    # closed, WebSockets told 1001, in-flight requests given drain_timeout to finish.
-    app[DRAINING].active = True
-    log.info("draining: readiness 503; still accepting for %ss", proxy.drain_delay)
-    await asyncio.sleep(proxy.drain_delay)
-    # Before aiohttp's own shutdown closes connections: open WebSockets get 1001, not a drop.
-    await app[SOCKETS].close_all()
-    log.info(
-        "stopping: no new connections; in-flight requests have %ss to finish", proxy.drain_timeout
-    )
-    for each in reversed(runners):
-        await each.cleanup()
-    return 0
+    async def start(self) -> None:
+        """Bind the public listener (and the admin one); AddressInUse names a taken address."""
+        config, app = self.config, self.app
+        runner = make_runner(app, config)
+        await runner.setup()
+        self._runners = [runner]
+        listen = (config.listen_host, config.listen_port)
+        sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True))]
+        if config.admin_listen is not None:
+            # The admin listener is its own application: it serves the reserved endpoints and
+            # proxies nothing, whatever port or address a request names.
+            admin_runner = make_runner(app[ADMIN_APP], config)
+            await admin_runner.setup()
+            self._runners.append(admin_runner)
+            admin_site = web.TCPSite(admin_runner, *config.admin_listen, reuse_address=True)
+            sites.append((config.admin_listen, admin_site))
+        for (host, port), site in sites:
+            try:
+                await site.start()
+            except OSError as exc:
+                await self.stop()
+                if exc.errno == errno.EADDRINUSE:
+                    raise AddressInUse(host, port) from None
+                raise
+        if config.admin_listen is not None:
+            log.info(
+                "reserved endpoints on http://%s:%s%s/", *config.admin_listen, config.admin_prefix
+            )
+
+    def reload(self, new: Config) -> list[str]:
+        """Apply a re-read config to the next request; returns what still needs a restart."""
+        return self.app[GATEWAY].apply(new)
+
+    async def drain(self) -> None:
+        """Readiness 503 first, still accepting for drain_delay; then WebSockets get 1001."""
+        proxy = self.config.proxy
+        # A load balancer stops sending once readiness fails; the listener keeps accepting for
+        # drain_delay while it notices.
+        self.app[DRAINING].active = True
+        log.info("draining: readiness 503; still accepting for %ss", proxy.drain_delay)
+        await asyncio.sleep(proxy.drain_delay)
+        # Before aiohttp's own shutdown closes connections: open WebSockets get 1001, not a drop.
+        await self.app[SOCKETS].close_all()
+
+    async def stop(self) -> None:
+        """No new connections, idle keep-alive ones closed, in-flight ones given drain_timeout."""
+        log.info(
+            "stopping: no new connections; in-flight requests have %ss to finish",
+            self.config.proxy.drain_timeout,
+        )
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners = []

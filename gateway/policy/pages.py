@@ -1,0 +1,106 @@
+"""The gateway's own answers as values: status, type, body and headers, by content negotiation.
+
+Pure, so both front ends (the proxy in `edge/`, forward-auth in `admin/`) render a refusal
+identically and only wrap the page in their framework's response object.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
+from gateway.policy.decision import Deny
+from gateway.wire.negotiate import wants_json
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{status} {phrase}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;margin:0;padding:2rem}}
+main{{max-width:36rem;margin:10vh auto}}h1{{font-size:1.5rem}}code{{color:#444}}</style>
+</head><body><main><h1>{status} {phrase}</h1><p>{message}</p>
+<p><code>request {request_id}</code></p></main></body></html>
+"""
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    404: "No route serves this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is larger than this service accepts.",
+    414: "The request address is too long.",
+    421: "This service does not answer for that host name.",
+    431: "The request headers are too large.",
+    502: "The service behind this gateway could not be reached.",
+    501: "This request framing is not supported.",
+    500: "The gateway could not handle this request; it was not forwarded.",
+    504: "The service behind this gateway did not answer in time.",
+    505: "This HTTP version is not served.",
+    508: "This request has already passed through this gateway (loop).",
+}
+
+UNAVAILABLE_JSON = json.dumps(
+    {"error": "customer_portal_unavailable", "message": UNAVAILABLE_MESSAGE}
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answer of the gateway's own: what any front end sends for it."""
+
+    status: int
+    content_type: str
+    text: str
+    headers: tuple[tuple[str, str], ...] = ()
+    close: bool = False  # the request body was not read: the connection cannot be reused
+
+
+def error_page(
+    status: int, request_id: str, accept: str, *, message: str | None = None, close: bool = False
+) -> Page:
+    phrase = HTTPStatus(status).phrase
+    text = message or MESSAGES.get(status, phrase)
+    headers = (("Cache-Control", "no-store"), ("X-Request-ID", request_id))
+    if wants_json(accept):
+        body = json.dumps(
+            {"error": phrase.lower().replace(" ", "_"), "message": text, "request_id": request_id}
+        )
+        return Page(status, "application/json", body, headers, close)
+    page = _PAGE.format(
+        status=status, phrase=html.escape(phrase), message=html.escape(text), request_id=request_id
+    )
+    return Page(status, "text/html", page, headers, close)
+
+
+def unavailable_page(
+    portal: CustomerPortalConfig, accept: str, set_cookies: Iterable[str] = (), *, close: bool
+) -> Page:
+    """503 with Retry-After, no-store, the page or JSON, and the given cookie expiries."""
+    headers = [
+        ("Retry-After", str(portal.retry_after)),
+        ("Cache-Control", "no-store"),
+        ("Vary", "Accept"),
+    ]
+    headers += [("Set-Cookie", line) for line in set_cookies]
+    if wants_json(accept):
+        return Page(503, "application/json", UNAVAILABLE_JSON, tuple(headers), close)
+    return Page(503, "text/html", portal.unavailable_html, tuple(headers), close)
+
+
+def deny_page(deny: Deny, portal: CustomerPortalConfig, request_id: str, accept: str) -> Page:
+    """The page a Deny answers with (forward-auth may still map its status for its proxy)."""
+    if deny.body == "unavailable":
+        page = unavailable_page(portal, accept, deny.set_cookies, close=deny.close)
+        return Page(
+            page.status,
+            page.content_type,
+            page.text,
+            (*page.headers, ("X-Request-ID", request_id)),
+            page.close,
+        )
+    page = error_page(deny.status, request_id, accept, close=deny.close)
+    cookies = tuple(("Set-Cookie", line) for line in deny.set_cookies)
+    return Page(page.status, page.content_type, page.text, page.headers + cookies, page.close)
