@@ -22,6 +22,7 @@ system-packages:
 lint: $(STAMP)
 	$(BIN)/ruff check gateway portal_demo tests bench
 	$(BIN)/ruff format --check gateway portal_demo tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
