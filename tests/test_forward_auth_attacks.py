@@ -1,0 +1,61 @@
+"""Attacks on plugin mode through the real proxies: requests the proxy and the gateway must
+describe alike, or the gate decides about a request the upstream never receives."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests import edge_proxies
+from tests.conftest import StartUpstream
+from tests.test_forward_auth_proxies import PROXIES, FrontEnd, stack
+
+OFFICE_BY_HOST = "paths: [/]\n    hosts: [office.example.com]"
+
+
+@pytest.fixture
+def office_by_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """config/forward-auth.yaml with the Office Portal on its own host, as many deploy it."""
+    original = edge_proxies.example
+
+    def example(name: str, ports: dict[str, int]) -> str:
+        text = original(name, ports)
+        if name == "forward-auth.yaml":
+            assert "paths: [/office, /api/office]" in text
+            text = text.replace("paths: [/office, /api/office]", OFFICE_BY_HOST)
+        return text
+
+    monkeypatch.setattr(edge_proxies, "example", example)
+
+
+async def raw(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return answer
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+@pytest.mark.usefixtures("office_by_host")
+async def test_an_absolute_form_office_authority_does_not_open_a_customer_host(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    # nginx prefers the request line's authority to Host for $host, Go (Caddy) for r.Host.
+    async with stack(upstream, tmp_path, proxy, front) as s:
+        port = int(s.url.rsplit(":", 1)[1])
+        await s.set_enabled(False)
+        answer = await raw(
+            port,
+            b"GET http://office.example.com/account HTTP/1.1\r\n"
+            b"Host: portal.example.com\r\nCookie: portal_session=old\r\n"
+            b"Connection: close\r\n\r\n",
+        )
+        # The gateway decided about office.example.com (office, allowed) or portal.example.com
+        # (customer, disabled): the portal is never sent a customer host it allowed as office.
+        hosts = [x.header("Host") for x in s.portal.seen if x.raw_path == "/account"]
+        assert ["portal.example.com"] not in hosts, answer.split(b"\r\n", 1)[0]
