@@ -63,11 +63,6 @@ async def test_an_absolute_form_office_authority_does_not_open_a_customer_host(
         assert ["portal.example.com"] not in hosts, answer.split(b"\r\n", 1)[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a login the gateway allowed before it noticed a disable is bound after the store's "
-    "changed_at, so it counts as begun after the disable; the cutoff should be the re-enable",
-)
 @pytest.mark.parametrize(("proxy", "front"), PROXIES[:1])
 async def test_a_login_made_while_disabled_before_the_gateway_noticed_is_refused_after(
     upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd

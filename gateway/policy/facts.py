@@ -38,7 +38,9 @@ class GateState:
     """The portal state at one instant, as the poller last computed it."""
 
     enabled: bool
-    last_disabled_at: float | None  # wall-clock time of the most recent disable known
+    # The latest moment the portal is known to have been off: while disabled, when the disable
+    # began; once re-enabled, when it ended. Sessions that began before it are stale.
+    last_disabled_at: float | None
 
     def straddles_disable(self, started_at: float) -> bool:
         """True when a disable is in force now or happened since `started_at`."""

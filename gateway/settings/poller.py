@@ -235,7 +235,11 @@ class Poller:
     def _disable_moment(
         self, previous: Reading | None, reading: Reading, now: float
     ) -> float | None:
-        """When the store was last disabled, if this reading reveals a disable not yet recorded."""
+        """The latest moment the portal is known to have been off, if this reading moves it.
+
+        While disabled that is when the disable began; once re-enabled, when it ended: sessions
+        that began before it are stale.
+        """
         stamp = reading.changed_at if reading.changed_at is not None else now
         if not reading.enabled:
             if previous is None or previous.enabled or self.state.last_disabled_at is None:
@@ -245,6 +249,11 @@ class Poller:
             if reading.changed_at is not None and reading.changed_at != previous.changed_at:
                 return reading.changed_at  # off, on and off again between two polls
             return None  # still disabled, already recorded
+        if previous is not None and not previous.enabled:
+            # SECURITY: the disable ends here (at the store's change time when it has one). A
+            # session that began before this moment began while the portal was off, even one
+            # let in during the TTL before this process noticed the disable: it is stale too.
+            return stamp
         if reading.changed_at is None:
             return None
         if previous is None:

@@ -454,10 +454,12 @@ async def test_a_change_time_that_cannot_date_a_disable_never_erases_one(
     await poller.refresh()
     assert poller.state.last_error == f"memory://: change time {why}"
     assert (poller.state.last_disabled_at, effective(poller)) == (500.0, False)
-    source.set(True, changed_at=900.0)  # re-enabled at 900: the disable at 500 still counts
+    source.set(
+        True, changed_at=900.0
+    )  # re-enabled at 900: the disable is recorded as lasting until then
     await poller.refresh()
     assert last_error(poller) is None
-    assert (poller.state.last_disabled_at, effective(poller)) == (500.0, True)
+    assert (poller.state.last_disabled_at, effective(poller)) == (900.0, True)
 
 
 @pytest.mark.parametrize(
