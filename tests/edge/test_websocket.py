@@ -2,7 +2,7 @@
 
 The portal flips at each step of the handshake: while the upstream has not answered 101 (the
 client gets the unavailable page), and while the client's own 101 is being sent (the relay is
-closed with 1013 the moment it exists). Open relays get 1013 (tests/rules/test_portal_gate.py).
+closed with 1013 the moment it exists). Open relays get 1013 (tests/behaviour/test_portal_gate.py).
 """
 
 from __future__ import annotations

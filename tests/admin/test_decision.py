@@ -1,6 +1,6 @@
 """/_gateway/decision asked exactly as each proxy asks it, and answered as each can act on it.
 
-nginx and Caddy are also run for real (tests/test_forward_auth_proxies.py); Traefik and Envoy,
+nginx and Caddy are also run for real (tests/behaviour/test_forward_auth_proxies.py); Traefik and Envoy,
 whose binaries are not packaged by Debian, are sent the request their documentation says they
 send, and the answer is checked for what they would do with it.
 """

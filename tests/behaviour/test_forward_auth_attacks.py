@@ -12,7 +12,7 @@ import pytest
 
 from tests import edge_proxies
 from tests.conftest import StartUpstream
-from tests.test_forward_auth_proxies import PROXIES, FrontEnd, browser, jar, stack
+from tests.behaviour.test_forward_auth_proxies import PROXIES, FrontEnd, browser, jar, stack
 
 OFFICE_BY_HOST = "paths: [/]\n    hosts: [office.example.com]"
 

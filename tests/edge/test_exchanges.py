@@ -1,7 +1,7 @@
 """The registry of live customer exchanges: what a disable does in each state, on its own.
 
 End-to-end cases (a real upstream, the portal flipped mid-phase) are in
-tests/test_inflight_disable.py and tests/test_websocket.py; these pin the rules they rest on.
+tests/behaviour/test_inflight_disable.py and tests/edge/test_websocket.py; these pin the rules they rest on.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import itertools
 from aiohttp import web
 
 from tests.conftest import Gateway, StartGateway, StartUpstream, Upstream
-from tests.rules.test_session_cookies import Clock
+from tests.behaviour.test_session_stamps import Clock
 
 SHARED = "  shared_session_cookies: [sessionid]\n"
 ROUTES = """\
