@@ -1,20 +1,15 @@
-"""The background poller: one read per TTL into a cachetools TTLCache; requests never wait.
+"""The background poller: one read per TTL; requests never wait, never touch the store.
 
-The gate reads `PortalState.enabled`, a value computed after every read attempt (never on the
-request path). Policy, in order:
-  1. the last read failed and `on_error` forces a value -> that value;
-  2. a good reading younger than `max_stale` is cached -> its value;
-  3. no trusted value yet (nothing read, no fresh state file) -> `cold_start` (default
-     disabled: fail closed for customers);
-  4. the last good reading is older than `max_stale` -> disabled.
-The TTLCache holds the last good reading for `max_stale` seconds (forever when unset) on the
-monotonic clock; an entry restored from the state file is back-dated by its wall-clock age.
+This module is the task only: when to read, single-flight refreshes, timeouts and stop. What a
+read means is decided in `gateway.settings.policy` (pure functions with truth tables): the
+effective state after every attempt (on_error / cold_start / max_stale), whether a reading
+moves the record of the last disable, and when to rewrite the state file. `PortalState` is
+what the gate reads; the state file is written on a worker thread by `StateWriter`.
+
 Readiness: the first read starts with the poller (no jitter) and `PortalState.ready` turns
 True when it has finished, answered or failed (a read never outlives `timeout`); it never turns
 False again, so a store outage later cannot take every replica, Office Portal included, out
 of a load balancer.
-SECURITY: no branch turns the portal on because of an error, except `on_error: enabled`,
-which ops choose explicitly.
 """
 
 from __future__ import annotations
@@ -26,22 +21,28 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from cachetools import TTLCache
-
 from gateway.config import SettingsConfig
 from gateway.config.crosschecks import FORGETS, forgets_last_disable
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
+from gateway.settings.policy import (
+    Known,
+    disable_moment,
+    effective_state,
+    restored_is_trusted,
+    should_save,
+)
 from gateway.settings.state import PortalState
-from gateway.settings.statefile import SavedState, load_state, save_state
+from gateway.settings.statefile import SavedState, StateWriter, load_state
 
 log = logging.getLogger("gateway.settings")
 
-FOREVER = 10 * 365 * 24 * 3600.0
-_KEY = "reading"
-
 
 class Poller:
-    """Owns the background task that reads the store every `ttl` seconds."""
+    """Owns the background task that reads the store every `ttl` seconds.
+
+    `clock` is monotonic (ages and schedules), `wall` the epoch clock (disable moments and the
+    state file); both are injectable, like `jitter` and `sleep`, for tests.
+    """
 
     def __init__(
         self,
@@ -60,23 +61,22 @@ class Poller:
         self.sleep = sleep
         self.jitter = jitter or (lambda ttl: random.uniform(0, min(ttl, 1.0)))
         self.state = PortalState(source.description)
-        self._backdate = 0.0
-        self._cache: TTLCache[str, Reading] = TTLCache(
-            maxsize=1, ttl=cfg.max_stale or FOREVER, timer=lambda: self.clock() - self._backdate
-        )
+        # The value served while the store cannot be read, with its read time (None: nothing
+        # trusted yet, the cold-start policy applies).
+        self._known: Known | None = None
         # The last value this process knew (read, or restored from the state file even when
         # too old to serve): the baseline against which a disable is detected.
         self._previous: Reading | None = None
-        self._trusted = False  # a good read, or a state file younger than max_stale
         self._restored_success_at: float | None = None
         self._failing = False
+        self._writer = StateWriter(cfg.state_file) if cfg.state_file else None
         self._inflight: asyncio.Task[None] | None = None
         self._first: asyncio.Task[None] | None = None
         self._warned_forgetful = False
         self._task: asyncio.Task[None] | None = None
         self.reads = 0
 
-    # -- start-up ------------------------------------------------------------------------
+    # -- start-up and shutdown -----------------------------------------------------------
     def _restore(self) -> None:
         if not self.cfg.state_file:
             return
@@ -86,22 +86,17 @@ class Poller:
         self.state.last_disabled_at = saved.last_disabled_at
         self.state.last_success_at = saved.last_success_at
         self._restored_success_at = saved.last_success_at
-        reading = Reading(saved.enabled, None)
-        self._previous = reading
+        self._previous = Reading(saved.enabled, None)
         age = max(self.wall() - saved.last_success_at, 0.0)
-        if self.cfg.max_stale is not None and age > self.cfg.max_stale:
+        if not restored_is_trusted(age, self.cfg.max_stale):
             log.warning(
                 "state file %s is older than max_stale (%.0fs); cold start policy applies",
                 self.cfg.state_file,
                 age,
             )
             return
-        self._backdate = age  # the entry expires max_stale after the original read
-        try:
-            self._cache[_KEY] = reading
-        finally:
-            self._backdate = 0.0
-        self._trusted = True
+        # The restored value ages from the original read, not from this restart.
+        self._known = Known(saved.enabled, read_at=self.clock() - age)
 
     async def start(self) -> None:
         """Apply the state file or cold-start policy now, start the first read at once (not
@@ -109,7 +104,7 @@ class Poller:
         if self._task is not None:
             return
         self._restore()
-        self._recompute()
+        self._publish()
         self._first = self._begin_read()  # a refresh() from now on shares this first read
         self._task = asyncio.create_task(self._run(self._first), name="settings-poller")
 
@@ -121,13 +116,16 @@ class Poller:
             await asyncio.shield(self._first)
 
     async def stop(self) -> None:
-        """Cancel the background task and any read in flight, then close the source."""
+        """Cancel the background task and any read in flight, let a state-file write finish,
+        then close the source."""
         for task in (self._task, self._inflight):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._inflight = None
+        if self._writer is not None:
+            await self._writer.flush()
         await self.source.aclose()
 
     async def _run(self, first: asyncio.Task[None]) -> None:
@@ -144,9 +142,14 @@ class Poller:
 
     # -- one read ------------------------------------------------------------------------
     async def refresh(self) -> None:
-        """One read now; concurrent callers share the read in flight. Never raises."""
+        """One read now; concurrent callers share the read in flight. Never raises.
+
+        Returns once the outcome is published and any state-file write it caused is done.
+        """
         # A caller cancelled while waiting must not cancel the read the others share.
         await asyncio.shield(self._begin_read())
+        if self._writer is not None:
+            await self._writer.flush()
 
     def _begin_read(self) -> asyncio.Task[None]:
         # A finished read whose done-callback has not run yet is not "in flight": a caller
@@ -179,9 +182,9 @@ class Poller:
             self._failed(f"{self.source.description}: {type(exc).__name__}")
         else:
             self._succeeded(reading)
-        self._recompute()
+        self._publish()
         # SECURITY: ready only now, after the policy above has seen this read's outcome.
-        self.state._mark_ready()
+        self.state.mark_ready()
 
     def _failed(self, why: str) -> None:
         if why != self.state.last_error:
@@ -197,23 +200,21 @@ class Poller:
         self._failing = False
         self.state.last_error = None
         self._warn_if_forgetful(reading)
-        disabled_at = self._disable_moment(previous, reading, now)
+        disabled_at = disable_moment(
+            previous, reading, now, self.state.last_disabled_at, self._restored_success_at
+        )
         if disabled_at is not None:
             # SECURITY: every disable moves this forward; sessions stamped before it are stale.
             self.state.last_disabled_at = max(self.state.last_disabled_at or 0.0, disabled_at)
-        self._cache[_KEY] = reading
+        self._known = Known(reading.enabled, read_at=self.clock())
         self._previous = reading
-        self._trusted = True
-        old_success = self.state.last_success_at
+        saved_at = self.state.last_success_at
         self.state.last_success_at = now
-        if (
-            disabled_at is not None
-            or previous is None
-            or previous.enabled != reading.enabled
-            or old_success is None
-            or now - old_success > 60
+        if self._writer is not None and should_save(
+            previous, reading, disabled_at is not None, saved_at, now
         ):
-            self._save()
+            # A snapshot taken here, on the loop: the thread never reads live attributes.
+            self._writer.submit(SavedState(reading.enabled, self.state.last_disabled_at, now))
 
     def _warn_if_forgetful(self, reading: Reading) -> None:
         # The config warns where it can tell (http/file, one-column SQL); a Redis store, or a
@@ -232,72 +233,14 @@ class Poller:
             FORGETS,
         )
 
-    def _disable_moment(
-        self, previous: Reading | None, reading: Reading, now: float
-    ) -> float | None:
-        """The latest moment the portal is known to have been off, if this reading moves it.
-
-        While disabled that is when the disable began; once re-enabled, when it ended: sessions
-        that began before it are stale.
-        """
-        stamp = reading.changed_at if reading.changed_at is not None else now
-        if not reading.enabled:
-            if previous is None or previous.enabled or self.state.last_disabled_at is None:
-                # SECURITY: a disable seen for the first time, even at the very first read,
-                # invalidates every session from before it.
-                return stamp
-            if reading.changed_at is not None and reading.changed_at != previous.changed_at:
-                return reading.changed_at  # off, on and off again between two polls
-            return None  # still disabled, already recorded
-        if previous is not None and not previous.enabled:
-            # SECURITY: the disable ends here (at the store's change time when it has one). A
-            # session that began before this moment began while the portal was off, even one
-            # let in during the TTL before this process noticed the disable: it is stale too.
-            return stamp
-        if reading.changed_at is None:
-            return None
-        if previous is None:
-            # SECURITY: first sight of the store, nothing remembered: the setting last changed
-            # *to* enabled at changed_at, so it may have been off before then. Sessions older
-            # than that cannot be told from ones that lived through a disable; they log in again.
-            return reading.changed_at
-        if previous.changed_at is None:
-            # Restored from the state file: a change since our last good read means the portal
-            # was switched off and on again while this process was not watching.
-            restored = self._restored_success_at
-            return (
-                reading.changed_at
-                if restored is not None and reading.changed_at > restored
-                else None
+    def _publish(self) -> None:
+        self.state.update(
+            effective_state(
+                self._known,
+                self.clock(),
+                self._failing,
+                on_error=self.cfg.on_error,
+                cold_start=self.cfg.cold_start,
+                max_stale=self.cfg.max_stale,
             )
-        if reading.changed_at > previous.changed_at and previous.enabled:
-            # Disabled and re-enabled between two polls: a disable happened; honour it.
-            return reading.changed_at
-        return None
-
-    def _recompute(self) -> None:
-        reading = self._cache.get(_KEY)
-        if self._failing and self.cfg.on_error != "last-known":
-            # The only way an error can enable the portal: ops chose on_error: enabled.
-            enabled = self.cfg.on_error == "enabled"
-        elif reading is not None:
-            enabled = reading.enabled
-        elif not self._trusted:
-            enabled = self.cfg.cold_start == "enabled"
-        else:
-            # SECURITY: the last good reading is older than max_stale: fail closed.
-            enabled = False
-        self.state._set(enabled)
-
-    def _save(self) -> None:
-        if not self.cfg.state_file or self.state.last_success_at is None or self._previous is None:
-            return
-        try:
-            save_state(
-                self.cfg.state_file,
-                SavedState(
-                    self._previous.enabled, self.state.last_disabled_at, self.state.last_success_at
-                ),
-            )
-        except OSError as exc:
-            log.error("cannot write state file %s: %s", self.cfg.state_file, exc)
+        )

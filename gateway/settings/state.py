@@ -35,7 +35,8 @@ class PortalState:
         """
         return self._ready
 
-    def _mark_ready(self) -> None:
+    def mark_ready(self) -> None:
+        """The first read attempt has finished; ready from now on, never unready again."""
         if not self._ready:
             self._ready = True
             log.info("ready: first settings read finished (source %s)", self.source)
@@ -53,7 +54,11 @@ class PortalState:
 
         return unsubscribe
 
-    def _set(self, enabled: bool) -> None:
+    def update(self, enabled: bool) -> None:
+        """Publish the effective state the poller's policy computed; subscribers hear a flip.
+
+        The poller is the only writer: the gate and the admin pages only read.
+        """
         if enabled == self._enabled:
             return
         self._enabled = enabled

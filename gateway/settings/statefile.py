@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -66,3 +67,37 @@ def save_state(path: str, state: SavedState) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class StateWriter:
+    """Writes the state file on a worker thread (fsync must not stall the event loop).
+
+    Writes run one at a time, in the order asked, each waiting for the one before: two
+    threads never race on the same file, and the last answer written is the newest. A write
+    that fails is logged and dropped, never raised: the state file is an aid after a restart,
+    not a reason to stop reading the store.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._last: asyncio.Task[None] | None = None
+
+    def submit(self, state: SavedState) -> None:
+        """Queue `state` behind any write in flight; returns at once (see `flush`)."""
+        self._last = asyncio.create_task(self._write(self._last, state), name="settings-state-file")
+
+    async def flush(self) -> None:
+        """Wait until every write submitted so far is on disk or has failed (and been logged).
+
+        A caller cancelled while waiting does not cancel the writes: they still complete.
+        """
+        if self._last is not None:
+            await asyncio.shield(self._last)
+
+    async def _write(self, before: asyncio.Task[None] | None, state: SavedState) -> None:
+        if before is not None:
+            await before  # never raises: every write catches its own failure
+        try:
+            await asyncio.to_thread(save_state, self.path, state)
+        except Exception as exc:  # logged: the poller must go on
+            log.error("cannot write state file %s: %s", self.path, exc)

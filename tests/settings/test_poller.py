@@ -250,10 +250,11 @@ async def test_cold_start_without_any_value(cold_start: str, expected: bool) -> 
     source = MemorySource(True)
     source.fail("unreachable")
     poller, _ = make(source, cold_start=cold_start)
-    poller._recompute()
-    assert poller.state.enabled is expected
+    await poller.start()  # the policy applies at once, before the first read has answered
+    assert (poller.state.ready, poller.state.enabled) == (False, expected)
     await poller.refresh()
-    assert poller.state.enabled is expected
+    assert (poller.state.ready, poller.state.enabled) == (True, expected)
+    await poller.stop()
 
 
 async def test_a_store_error_never_turns_the_portal_on() -> None:

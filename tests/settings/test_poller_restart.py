@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.config import SettingsConfig
+from gateway.settings import statefile
 from gateway.settings.poller import Poller
+from gateway.settings.statefile import SavedState, save_state
 from gateway.testing import MemorySource
 from tests.settings.test_poller import Clock, make
 
@@ -148,3 +152,49 @@ async def test_a_disable_after_a_restart_is_recorded_whatever_the_state_file_say
         assert json.loads(state.read_text())["last_disabled_at"] == 2000.0
     finally:
         await poller.stop()
+
+
+async def test_a_state_file_that_cannot_be_written_never_stops_the_poller(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    state = in_the_way / "portal.json"  # its directory is a file: every write fails
+    source = MemorySource(True)
+    poller, _ = make(source, state_file=str(state))
+    await poller.start()
+    try:
+        await poller.refresh()
+        source.set(False)
+        await poller.refresh()
+        assert (poller.state.enabled, poller.state.last_error) == (False, None)
+        assert poller.state.last_disabled_at == 1000.0
+    finally:
+        await poller.stop()
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert failures == [
+        f"cannot write state file {state}: [Errno 17] File exists: '{in_the_way}'"
+    ] * len(failures)
+    assert len(failures) == 2  # the first read, then the disable
+
+
+async def test_stop_lets_a_state_file_write_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow_save(target: str, saved: SavedState) -> None:
+        time.sleep(0.1)  # stop() comes while this write is still on its thread
+        save_state(target, saved)
+
+    monkeypatch.setattr(statefile, "save_state", slow_save)
+    state = tmp_path / "portal.json"
+    poller, _ = make(MemorySource(False), state_file=str(state))
+    await poller.start()
+    while not poller.state.ready:  # the first read has answered and queued its write
+        await asyncio.sleep(0)
+    assert not state.exists()
+    await poller.stop()
+    assert json.loads(state.read_text()) == {
+        "enabled": False,
+        "last_disabled_at": 1000.0,
+        "last_success_at": 1000.0,
+    }

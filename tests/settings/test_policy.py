@@ -1,0 +1,163 @@
+"""The poller's decisions as truth tables: every branch a row, its case in the test id."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import Reading, policy
+from gateway.settings.policy import (
+    SAVE_EVERY,
+    ColdStart,
+    Known,
+    OnError,
+    disable_moment,
+    effective_state,
+    restored_is_trusted,
+    should_save,
+)
+
+NOW = 1_000.0  # the monotonic clock in effective_state, the wall clock in disable_moment
+ON = Known(True, read_at=NOW - 10)  # a trusted "enabled" read 10 s ago
+OFF = Known(False, read_at=NOW - 10)
+
+
+@pytest.mark.parametrize(
+    ("known", "failing", "on_error", "cold_start", "max_stale", "expected"),
+    [
+        pytest.param(ON, False, "last-known", "disabled", None, True, id="read-enabled"),
+        pytest.param(OFF, False, "last-known", "enabled", None, False, id="read-disabled"),
+        pytest.param(ON, True, "last-known", "disabled", None, True, id="error-keeps-enabled"),
+        pytest.param(OFF, True, "last-known", "enabled", None, False, id="error-keeps-disabled"),
+        pytest.param(ON, True, "disabled", "enabled", None, False, id="error-forces-disabled"),
+        pytest.param(OFF, True, "enabled", "disabled", None, True, id="error-forces-enabled"),
+        pytest.param(None, True, "enabled", "disabled", None, True, id="forced-before-any-read"),
+        pytest.param(ON, False, "enabled", "disabled", None, True, id="forcing-only-on-error"),
+        pytest.param(None, False, "last-known", "disabled", None, False, id="cold-disabled"),
+        pytest.param(None, False, "last-known", "enabled", None, True, id="cold-enabled"),
+        pytest.param(None, True, "last-known", "enabled", 5.0, True, id="cold-failing"),
+        pytest.param(ON, True, "last-known", "enabled", 11.0, True, id="younger-than-stale"),
+        pytest.param(ON, True, "last-known", "enabled", 10.0, False, id="stale-at-max-stale"),
+        pytest.param(ON, True, "last-known", "enabled", 9.0, False, id="stale-fails-closed"),
+        pytest.param(ON, False, "last-known", "enabled", 9.0, False, id="stale-even-if-no-error"),
+        pytest.param(OFF, True, "last-known", "enabled", 9.0, False, id="stale-disabled"),
+        pytest.param(ON, True, "enabled", "disabled", 9.0, True, id="stale-but-forced"),
+    ],
+)
+def test_effective_state(
+    known: Known | None,
+    failing: bool,
+    on_error: OnError,
+    cold_start: ColdStart,
+    max_stale: float | None,
+    expected: bool,
+) -> None:
+    got = effective_state(
+        known, NOW, failing, on_error=on_error, cold_start=cold_start, max_stale=max_stale
+    )
+    assert got is expected
+
+
+@pytest.mark.parametrize(
+    ("age", "max_stale", "expected"),
+    [
+        pytest.param(1e9, None, True, id="no-max-stale"),
+        pytest.param(59.0, 60.0, True, id="younger"),
+        pytest.param(60.0, 60.0, True, id="exactly-max-stale"),
+        pytest.param(61.0, 60.0, False, id="older"),
+    ],
+)
+def test_restored_is_trusted(age: float, max_stale: float | None, expected: bool) -> None:
+    assert restored_is_trusted(age, max_stale) is expected
+
+
+def on(changed_at: float | None = None) -> Reading:
+    return Reading(True, changed_at)
+
+
+def off(changed_at: float | None = None) -> Reading:
+    return Reading(False, changed_at)
+
+
+# previous, reading, last_disabled_at, restored_success_at -> the moment (NOW is the wall clock)
+DISABLE_ROWS = [
+    # -- the store says disabled
+    pytest.param(None, off(), None, None, NOW, id="off-first-read-no-change-time-now"),
+    pytest.param(None, off(400.0), None, None, 400.0, id="off-first-read-at-change-time"),
+    pytest.param(on(), off(), 100.0, None, NOW, id="off-after-on-now"),
+    pytest.param(on(300.0), off(700.0), 100.0, None, 700.0, id="off-after-on-at-change-time"),
+    pytest.param(off(), off(), None, 900.0, NOW, id="off-restored-without-moment"),
+    pytest.param(off(500.0), off(500.0), 500.0, None, None, id="off-still-recorded"),
+    pytest.param(off(), off(), 500.0, 900.0, None, id="off-still-no-change-time"),
+    pytest.param(off(500.0), off(), 500.0, None, None, id="off-change-time-lost"),
+    pytest.param(off(500.0), off(800.0), 500.0, None, 800.0, id="off-on-off-between-polls"),
+    pytest.param(off(), off(800.0), 500.0, 900.0, 800.0, id="off-restored-then-change-time"),
+    # -- the store says enabled after a disable: the disable ends now (its END is recorded)
+    pytest.param(off(), on(), 500.0, None, NOW, id="re-enabled-at-now"),
+    pytest.param(off(500.0), on(900.0), 500.0, None, 900.0, id="re-enabled-at-change-time"),
+    pytest.param(off(), on(), 500.0, 400.0, NOW, id="re-enabled-after-restored-off"),
+    # -- the store says enabled, and was enabled (or nothing was known)
+    pytest.param(None, on(), None, None, None, id="on-first-read-no-change-time"),
+    pytest.param(on(), on(), None, None, None, id="on-still-no-change-time"),
+    pytest.param(None, on(500.0), None, None, 500.0, id="on-first-read-bounds-old-sessions"),
+    pytest.param(on(), on(1500.0), None, 1000.0, 1500.0, id="on-restored-changed-since"),
+    pytest.param(on(), on(900.0), None, 1000.0, None, id="on-restored-unchanged"),
+    pytest.param(on(), on(1000.0), None, 1000.0, None, id="on-restored-changed-at-save"),
+    pytest.param(on(), on(900.0), None, None, None, id="on-change-time-first-seen"),
+    pytest.param(on(100.0), on(160.0), 100.0, None, 160.0, id="on-off-on-between-polls"),
+    pytest.param(on(160.0), on(160.0), 160.0, None, None, id="on-unchanged"),
+    pytest.param(on(160.0), on(120.0), 160.0, None, None, id="on-change-time-went-back"),
+]
+
+
+@pytest.mark.parametrize(
+    ("previous", "reading", "last_disabled_at", "restored_success_at", "expected"), DISABLE_ROWS
+)
+def test_disable_moment(
+    previous: Reading | None,
+    reading: Reading,
+    last_disabled_at: float | None,
+    restored_success_at: float | None,
+    expected: float | None,
+) -> None:
+    assert disable_moment(previous, reading, NOW, last_disabled_at, restored_success_at) == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("previous", "reading", "moved", "last_success_at", "expected"),
+    [
+        pytest.param(None, on(), False, None, True, id="first-read"),
+        pytest.param(on(), on(), False, None, True, id="no-success-recorded"),
+        pytest.param(on(), off(), False, NOW - 1, True, id="value-changed"),
+        pytest.param(off(), off(), True, NOW - 1, True, id="disable-moved"),
+        pytest.param(on(), on(), False, NOW - SAVE_EVERY, False, id="unchanged-recently-saved"),
+        pytest.param(on(), on(), False, NOW - SAVE_EVERY - 1, True, id="unchanged-but-old"),
+    ],
+)
+def test_should_save(
+    previous: Reading | None,
+    reading: Reading,
+    moved: bool,
+    last_success_at: float | None,
+    expected: bool,
+) -> None:
+    assert should_save(previous, reading, moved, last_success_at, NOW) is expected
+
+
+def test_the_policy_is_pure_no_io_no_clock_no_asyncio() -> None:
+    tree = ast.parse(Path(policy.__file__).read_text(encoding="utf-8"))
+    imported = {
+        name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
+        )
+    }
+    assert imported == {"__future__", "dataclasses", "typing", "gateway.settings"}
