@@ -11,6 +11,7 @@ The poller supplies the clocks and the readings; the truth tables in tests hold 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,20 +37,24 @@ class Known:
     read_at: float
 
 
+def expires_at(known: Known, max_stale: float | None) -> float:
+    """When a trusted value stops vouching for anything: `max_stale` after its read."""
+    return known.read_at + max_stale if max_stale is not None else math.inf
+
+
 def effective_state(
     known: Known | None,
-    now: float,
+    trusted_before: bool,
     failing: bool,
     *,
     on_error: OnError,
     cold_start: ColdStart,
-    max_stale: float | None,
 ) -> bool:
     """What customers get, in this order:
 
     1. the last read failed and `on_error` forces a value -> that value;
     2. nothing trusted yet (nothing read, no fresh state file) -> `cold_start`;
-    3. the trusted value is at least `max_stale` old -> disabled;
+    3. a value was trusted but has expired (`expires_at`: older than `max_stale`) -> disabled;
     4. otherwise -> the trusted value (`on_error: last-known` keeps it through errors).
 
     SECURITY: no branch turns the portal on because of an error, except `on_error: enabled`,
@@ -57,9 +62,9 @@ def effective_state(
     """
     if failing and on_error != "last-known":
         return on_error == "enabled"
-    if known is None:
+    if known is None and not trusted_before:
         return cold_start == "enabled"
-    if max_stale is not None and now - known.read_at >= max_stale:
+    if known is None:
         # SECURITY: the last good reading is too old to vouch for anything: fail closed.
         return False
     return known.enabled

@@ -21,6 +21,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+from cachetools import TLRUCache
+
 from gateway.config import SettingsConfig
 from gateway.config.crosschecks import FORGETS, forgets_last_disable
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
@@ -28,6 +30,7 @@ from gateway.settings.policy import (
     Known,
     disable_moment,
     effective_state,
+    expires_at,
     restored_is_trusted,
     should_save,
 )
@@ -35,6 +38,8 @@ from gateway.settings.state import PortalState
 from gateway.settings.statefile import SavedState, StateWriter, load_state
 
 log = logging.getLogger("gateway.settings")
+
+_KNOWN = "known"
 
 
 class Poller:
@@ -61,9 +66,13 @@ class Poller:
         self.sleep = sleep
         self.jitter = jitter or (lambda ttl: random.uniform(0, min(ttl, 1.0)))
         self.state = PortalState(source.description)
-        # The value served while the store cannot be read, with its read time (None: nothing
-        # trusted yet, the cold-start policy applies).
-        self._known: Known | None = None
+        # The value served while the store cannot be read, with its read time: a TLRU cache
+        # entry that expires `max_stale` after that read (policy.expires_at), so a restored
+        # value ages from its original read. Empty and never filled: the cold-start policy.
+        self._known: TLRUCache[str, Known] = TLRUCache(
+            maxsize=1, ttu=lambda _key, known, _now: expires_at(known, cfg.max_stale), timer=clock
+        )
+        self._trusted = False
         # The last value this process knew (read, or restored from the state file even when
         # too old to serve): the baseline against which a disable is detected.
         self._previous: Reading | None = None
@@ -96,7 +105,7 @@ class Poller:
             )
             return
         # The restored value ages from the original read, not from this restart.
-        self._known = Known(saved.enabled, read_at=self.clock() - age)
+        self._trust(Known(saved.enabled, read_at=self.clock() - age))
 
     async def start(self) -> None:
         """Apply the state file or cold-start policy now, start the first read at once (not
@@ -206,7 +215,7 @@ class Poller:
         if disabled_at is not None:
             # SECURITY: every disable moves this forward; sessions stamped before it are stale.
             self.state.last_disabled_at = max(self.state.last_disabled_at or 0.0, disabled_at)
-        self._known = Known(reading.enabled, read_at=self.clock())
+        self._trust(Known(reading.enabled, read_at=self.clock()))
         self._previous = reading
         saved_at = self.state.last_success_at
         self.state.last_success_at = now
@@ -233,14 +242,17 @@ class Poller:
             FORGETS,
         )
 
+    def _trust(self, known: Known) -> None:
+        self._known[_KNOWN] = known
+        self._trusted = True
+
     def _publish(self) -> None:
         self.state.update(
             effective_state(
-                self._known,
-                self.clock(),
+                self._known.get(_KNOWN),
+                self._trusted,
                 self._failing,
                 on_error=self.cfg.on_error,
                 cold_start=self.cfg.cold_start,
-                max_stale=self.cfg.max_stale,
             )
         )

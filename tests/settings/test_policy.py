@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from cachetools import TLRUCache
 
 from gateway.settings import Reading, policy
 from gateway.settings.policy import (
@@ -15,6 +16,7 @@ from gateway.settings.policy import (
     OnError,
     disable_moment,
     effective_state,
+    expires_at,
     restored_is_trusted,
     should_save,
 )
@@ -25,39 +27,57 @@ OFF = Known(False, read_at=NOW - 10)
 
 
 @pytest.mark.parametrize(
-    ("known", "failing", "on_error", "cold_start", "max_stale", "expected"),
+    ("known", "trusted_before", "failing", "on_error", "cold_start", "expected"),
     [
-        pytest.param(ON, False, "last-known", "disabled", None, True, id="read-enabled"),
-        pytest.param(OFF, False, "last-known", "enabled", None, False, id="read-disabled"),
-        pytest.param(ON, True, "last-known", "disabled", None, True, id="error-keeps-enabled"),
-        pytest.param(OFF, True, "last-known", "enabled", None, False, id="error-keeps-disabled"),
-        pytest.param(ON, True, "disabled", "enabled", None, False, id="error-forces-disabled"),
-        pytest.param(OFF, True, "enabled", "disabled", None, True, id="error-forces-enabled"),
-        pytest.param(None, True, "enabled", "disabled", None, True, id="forced-before-any-read"),
-        pytest.param(ON, False, "enabled", "disabled", None, True, id="forcing-only-on-error"),
-        pytest.param(None, False, "last-known", "disabled", None, False, id="cold-disabled"),
-        pytest.param(None, False, "last-known", "enabled", None, True, id="cold-enabled"),
-        pytest.param(None, True, "last-known", "enabled", 5.0, True, id="cold-failing"),
-        pytest.param(ON, True, "last-known", "enabled", 11.0, True, id="younger-than-stale"),
-        pytest.param(ON, True, "last-known", "enabled", 10.0, False, id="stale-at-max-stale"),
-        pytest.param(ON, True, "last-known", "enabled", 9.0, False, id="stale-fails-closed"),
-        pytest.param(ON, False, "last-known", "enabled", 9.0, False, id="stale-even-if-no-error"),
-        pytest.param(OFF, True, "last-known", "enabled", 9.0, False, id="stale-disabled"),
-        pytest.param(ON, True, "enabled", "disabled", 9.0, True, id="stale-but-forced"),
+        pytest.param(ON, True, False, "last-known", "disabled", True, id="read-enabled"),
+        pytest.param(OFF, True, False, "last-known", "enabled", False, id="read-disabled"),
+        pytest.param(ON, True, True, "last-known", "disabled", True, id="error-keeps-enabled"),
+        pytest.param(OFF, True, True, "last-known", "enabled", False, id="error-keeps-disabled"),
+        pytest.param(ON, True, True, "disabled", "enabled", False, id="error-forces-disabled"),
+        pytest.param(OFF, True, True, "enabled", "disabled", True, id="error-forces-enabled"),
+        pytest.param(None, False, True, "enabled", "disabled", True, id="forced-before-any-read"),
+        pytest.param(ON, True, False, "enabled", "disabled", True, id="forcing-only-on-error"),
+        pytest.param(None, False, False, "last-known", "disabled", False, id="cold-disabled"),
+        pytest.param(None, False, False, "last-known", "enabled", True, id="cold-enabled"),
+        pytest.param(None, False, True, "last-known", "enabled", True, id="cold-failing"),
+        pytest.param(None, True, True, "last-known", "enabled", False, id="expired-fails-closed"),
+        pytest.param(None, True, False, "last-known", "enabled", False, id="expired-no-error"),
+        pytest.param(None, True, True, "enabled", "disabled", True, id="expired-but-forced"),
     ],
 )
 def test_effective_state(
     known: Known | None,
+    trusted_before: bool,
     failing: bool,
     on_error: OnError,
     cold_start: ColdStart,
-    max_stale: float | None,
     expected: bool,
 ) -> None:
-    got = effective_state(
-        known, NOW, failing, on_error=on_error, cold_start=cold_start, max_stale=max_stale
-    )
+    got = effective_state(known, trusted_before, failing, on_error=on_error, cold_start=cold_start)
     assert got is expected
+
+
+@pytest.mark.parametrize(
+    ("max_stale", "now", "alive"),
+    [
+        pytest.param(None, 1e12, True, id="no-max-stale-never-expires"),
+        pytest.param(11.0, NOW, True, id="younger-than-stale"),
+        pytest.param(10.0, NOW, False, id="expires-at-max-stale"),
+        pytest.param(9.0, NOW, False, id="older"),
+    ],
+)
+def test_a_trusted_value_expires_max_stale_after_its_read(
+    max_stale: float | None, now: float, alive: bool
+) -> None:
+    # The poller keeps the trusted value in a cachetools TLRU cache whose time-to-use is
+    # expires_at(): the cache itself, on the poller's clock, is the max_stale rule.
+    clock = [ON.read_at]
+    cache: TLRUCache[str, Known] = TLRUCache(
+        maxsize=1, ttu=lambda _k, known, _now: expires_at(known, max_stale), timer=lambda: clock[0]
+    )
+    cache["known"] = ON
+    clock[0] = now
+    assert (cache.get("known") is not None) is alive
 
 
 @pytest.mark.parametrize(
@@ -160,4 +180,4 @@ def test_the_policy_is_pure_no_io_no_clock_no_asyncio() -> None:
             else [a.name for a in node.names]
         )
     }
-    assert imported == {"__future__", "dataclasses", "typing", "gateway.settings"}
+    assert imported == {"__future__", "dataclasses", "math", "typing", "gateway.settings"}
