@@ -11,7 +11,7 @@ from aiohttp import hdrs, web
 from gateway.config import Config
 from gateway.edge.answers import deny_response, unavailable_response
 from gateway.edge.exchanges import Cut, LiveExchange
-from gateway.edge.facts import proxy_facts
+from gateway.edge.facts import exact_reserved, is_websocket, proxy_facts
 from gateway.edge.forward import Exchange, Forwarder
 from gateway.edge.keys import EXCHANGES, POLLER, RUNTIME, SOCKETS
 from gateway.edge.middlewares import outcome
@@ -29,43 +29,11 @@ from gateway.wire.headers import (
     request_id,
     values,
 )
-from gateway.wire.paths import PathRejected, canonicalize
 
 log = logging.getLogger("gateway")
 
 ResponseEdit = Callable[[web.StreamResponse], Awaitable[None]]
 ReservedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def _is_websocket(request: web.BaseRequest) -> bool:
-    upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
-    tokens = {
-        t.strip().lower()
-        for line in request.headers.getall(hdrs.CONNECTION, [])
-        for t in line.split(",")
-    }
-    return request.method == hdrs.METH_GET and upgrade == "websocket" and "upgrade" in tokens
-
-
-def exact_reserved(raw_target: str, prefix: str) -> bool:
-    """True only for the reserved prefix's exact spelling: origin form, no escapes, as set.
-
-    Under `/decision/` the rest is Envoy's copy of the original path (ext_authz appends it),
-    which forward-auth reads and judges itself, so only the endpoint's own part must be exact.
-    """
-    path = raw_target.partition("?")[0]
-    if not (path == prefix or path.startswith(prefix + "/")):
-        return False
-    endpoint = path[len(prefix) :].split("/")[1:2]
-    if endpoint == ["decision"]:
-        return True
-    if "%" in path:
-        return False
-    try:
-        canonicalize(raw_target)
-    except PathRejected:
-        return False
-    return True
 
 
 def gate_state(state: PortalState) -> GateState:
@@ -161,7 +129,7 @@ class Gateway:
                 # byte, so a disable reaches it in every phase (gateway/exchanges.py).
                 live = self.app[EXCHANGES].register(request.method)
             response = await self._forward(request, decision, runtime, live, peer, rid)
-            if _is_websocket(request) and note.reason == "forwarded":
+            if is_websocket(request) and note.reason == "forwarded":
                 note.reason = "websocket"
             if live is not None and live.cut:
                 note.reason = "customer_disabled_in_flight"
@@ -234,7 +202,7 @@ class Gateway:
             live=live,
             sockets=self.app[SOCKETS],
         )
-        if _is_websocket(request):
+        if is_websocket(request):
             return await relay_websocket(self.forwarder, exchange)
         return await self.forwarder.forward(exchange)
 

@@ -1,0 +1,69 @@
+"""SIGHUP: the re-read config reaches every reader at once, on both listeners."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import aiohttp
+from aiohttp import web
+
+from gateway.config import parse_config
+from gateway.edge.keys import ADMIN_APP, RUNTIME
+from gateway.edge.reload import apply_config
+from gateway.edge.server import GatewayServer, make_runner
+from tests.conftest import StartGateway, StartUpstream, config_text
+from tests.processes import free_port
+
+OFFICE_ONLY = (
+    "routes:\n  - name: office\n    paths: [/office]\n    upstream: portal\n    portal: office\n"
+)
+
+
+async def test_a_reloaded_config_reaches_the_handler_the_admin_listener_and_our_answers(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    admin_port = free_port()
+    extra = f"admin_listen: 127.0.0.1:{admin_port}\n"
+    gw = await gateway(up.url, extra)
+    app = gw.client.app
+    admin = make_runner(app[ADMIN_APP], gw.config)
+    await admin.setup()
+    await web.TCPSite(admin, "127.0.0.1", admin_port).start()
+    admin_url = f"http://127.0.0.1:{admin_port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(admin_url + "/_gateway/healthz") as resp:
+                assert resp.status == 200
+            changed = extra + "admin_prefix: /_edge\nproxy:\n  server_header: edge-1\n"
+            new = parse_config(config_text(up.url, changed, OFFICE_ONLY), "test.yaml")
+            assert GatewayServer(app, gw.config).reload(new) == []
+            assert app[RUNTIME].runtime.config.admin_prefix == "/_edge"
+            # The handler: the customer route is gone; the gateway's answer names the new Server.
+            async with gw.client.get("/enroll") as resp:
+                assert resp.status == 404
+                assert resp.headers["Server"] == "edge-1"
+            async with gw.client.get("/office/x") as resp:
+                assert resp.status == 200
+            # The admin listener: the new prefix answers, the old one is 404.
+            async with session.get(admin_url + "/_edge/healthz") as resp:
+                assert resp.status == 200
+                assert resp.headers["Server"] == "edge-1"
+            async with session.get(admin_url + "/_gateway/healthz") as resp:
+                assert resp.status == 404
+    finally:
+        await admin.cleanup()
+
+
+async def test_what_needs_a_restart_is_named_and_keeps_its_running_value(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    app = gw.client.app
+    new = parse_config(config_text(up.url, "proxy:\n  read_timeout: 7s\n"), "test.yaml")
+    moved = replace(new, listen_port=gw.config.listen_port + 1)
+    assert apply_config(app, moved) == ["listen", "proxy timeouts and pool"]
+    running = app[RUNTIME].runtime.config
+    assert running.listen_port == gw.config.listen_port
+    assert running.customer_portal.session_key == gw.config.customer_portal.session_key
