@@ -74,6 +74,9 @@ async def answer_unroutable(request: web.Request, handler: Handler) -> web.Strea
     aiohttp's router matches paths, and `/{tail:.*}` every one that starts with `/`; an
     authority-form target (`CONNECT host:port`) or the asterisk form (`OPTIONS *`) has none, and
     aiohttp would answer it 404 itself. Every other request passes straight to its route.
+    With no route, aiohttp has already applied its default Expect handling to these (100
+    Continue, or its own 417 for another expectation) before any middleware runs; both targets
+    are refused by the gate whatever they carry, so nothing is forwarded either way.
     """
     if request.match_info.http_exception is None:
         return await handler(request)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from gateway.config import parse_config
@@ -67,3 +69,21 @@ async def test_what_needs_a_restart_is_named_and_keeps_its_running_value(
     running = app[RUNTIME].runtime.config
     assert running.listen_port == gw.config.listen_port
     assert running.customer_portal.session_key == gw.config.customer_portal.session_key
+
+
+async def test_the_public_listener_serves_the_reloaded_prefix_and_drains_by_the_reloaded_delay(
+    upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "gateway")
+    up = await upstream()
+    gw = await gateway(up.url)
+    server = GatewayServer(gw.client.app, gw.config)
+    changed = "admin_prefix: /_edge\nproxy:\n  drain_delay: 200ms\n"
+    assert server.reload(parse_config(config_text(up.url, changed), "test.yaml")) == []
+    async with gw.client.get("/_edge/healthz") as resp:
+        assert resp.status == 200
+    async with gw.client.get("/_gateway/healthz") as resp:
+        assert resp.status == 200  # no longer reserved: the customer route forwards it
+    assert [seen.raw_path for seen in up.seen] == ["/_gateway/healthz"]
+    await server.drain()
+    assert "draining: readiness 503; still accepting for 0.2s" in caplog.text
