@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from gateway.config import parse_config
+from gateway.edge.handler import GATEWAY
 from gateway.edge.keys import ADMIN_APP, RUNTIME
 from gateway.edge.reload import apply_config
 from gateway.edge.server import GatewayServer, make_runner
@@ -64,11 +65,28 @@ async def test_what_needs_a_restart_is_named_and_keeps_its_running_value(
     gw = await gateway(up.url)
     app = gw.client.app
     new = parse_config(config_text(up.url, "proxy:\n  read_timeout: 7s\n"), "test.yaml")
-    moved = replace(new, listen_port=gw.config.listen_port + 1)
-    assert apply_config(app, moved) == ["listen", "proxy timeouts and pool"]
+    moved = replace(
+        new,
+        listen_port=gw.config.listen_port + 1,
+        admin_listen=("127.0.0.1", 9),
+        settings=replace(new.settings, source="file:///elsewhere.json"),
+        customer_portal=replace(new.customer_portal, session_key=b"k" * 32),
+    )
+    assert apply_config(app, moved) == [
+        "listen",
+        "admin_listen",
+        "settings",
+        "customer_portal.session_key",
+        "proxy timeouts and pool",
+    ]
     running = app[RUNTIME].runtime.config
     assert running.listen_port == gw.config.listen_port
+    assert running.admin_listen is None
+    assert running.settings == gw.config.settings
     assert running.customer_portal.session_key == gw.config.customer_portal.session_key
+    # The forwarder reads its per-request settings (client_max_size, ...) from the new config.
+    forwarder = app[GATEWAY].forwarder
+    assert forwarder is not None and forwarder.proxy is running.proxy
 
 
 async def test_the_public_listener_serves_the_reloaded_prefix_and_drains_by_the_reloaded_delay(
