@@ -1,4 +1,4 @@
-"""aiohttp request -> RequestFacts, for the proxy front end."""
+"""aiohttp request -> RequestFacts, for the proxy front end; and what the handler reads first."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from aiohttp import hdrs, web
 
 from gateway.policy import RequestFacts
 from gateway.wire.headers import Headers, values, via_has_loop
+from gateway.wire.paths import PathRejected, canonicalize
 
 
 def proxy_facts(
@@ -38,3 +39,34 @@ def proxy_facts(
         has_body=request.body_exists,
         via_loop=via_has_loop(client_headers, via),
     )
+
+
+def is_websocket(request: web.BaseRequest) -> bool:
+    upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
+    tokens = {
+        t.strip().lower()
+        for line in request.headers.getall(hdrs.CONNECTION, [])
+        for t in line.split(",")
+    }
+    return request.method == hdrs.METH_GET and upgrade == "websocket" and "upgrade" in tokens
+
+
+def exact_reserved(raw_target: str, prefix: str) -> bool:
+    """True only for the reserved prefix's exact spelling: origin form, no escapes, as set.
+
+    Under `/decision/` the rest is Envoy's copy of the original path (ext_authz appends it),
+    which forward-auth reads and judges itself, so only the endpoint's own part must be exact.
+    """
+    path = raw_target.partition("?")[0]
+    if not (path == prefix or path.startswith(prefix + "/")):
+        return False
+    endpoint = path[len(prefix) :].split("/")[1:2]
+    if endpoint == ["decision"]:
+        return True
+    if "%" in path:
+        return False
+    try:
+        canonicalize(raw_target)
+    except PathRejected:
+        return False
+    return True

@@ -20,6 +20,7 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from gateway.config import ProxyConfig, Upstream
+from gateway.edge.aiohttp_compat import NoDefaultHeadersResponse
 from gateway.edge.exchanges import Cut, LiveExchange, Phase
 from gateway.edge.live import LiveConnections
 from gateway.edge.responses import error_response
@@ -58,28 +59,8 @@ def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
     )
 
 
-class RelayResponse(web.StreamResponse):
-    """A StreamResponse that invents no header the upstream did not send.
-
-    aiohttp's `_prepare_headers` adds `Content-Type: application/octet-stream` and
-    `Server: Python/x aiohttp/y`; a transparent proxy adds neither.
-    """
-
-    def __init__(self, *, status: int, reason: str | None, server: str | None) -> None:
-        super().__init__(status=status, reason=reason)
-        self._server_override = server
-
-    async def _prepare_headers(self) -> None:
-        had_type = hdrs.CONTENT_TYPE in self.headers
-        had_server = hdrs.SERVER in self.headers
-        if not had_server and self._server_override:
-            self.headers[hdrs.SERVER] = self._server_override
-            had_server = True
-        await super()._prepare_headers()
-        if not had_type:
-            self.headers.popall(hdrs.CONTENT_TYPE, None)
-        if not had_server:
-            self.headers.popall(hdrs.SERVER, None)
+class RelayResponse(NoDefaultHeadersResponse):
+    """A relayed upstream answer: it invents no header the upstream did not send."""
 
 
 def upstream_url(upstream: Upstream, target: str) -> URL:

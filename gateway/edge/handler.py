@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from aiohttp import hdrs, web
 
 from gateway.config import Config
 from gateway.edge.answers import deny_response, unavailable_response
 from gateway.edge.exchanges import Cut, LiveExchange
-from gateway.edge.facts import proxy_facts
+from gateway.edge.facts import exact_reserved, is_websocket, proxy_facts
 from gateway.edge.forward import Exchange, Forwarder
-from gateway.edge.keys import CONFIG, EXCHANGES, METRICS, POLLER, SOCKETS
-from gateway.edge.observability import access_log
+from gateway.edge.keys import EXCHANGES, POLLER, RUNTIME, SOCKETS
+from gateway.edge.middlewares import outcome
 from gateway.edge.responses import error_response
 from gateway.edge.websocket import relay_websocket
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
@@ -31,7 +29,6 @@ from gateway.wire.headers import (
     request_id,
     values,
 )
-from gateway.wire.paths import PathRejected, canonicalize
 
 log = logging.getLogger("gateway")
 
@@ -39,53 +36,34 @@ ResponseEdit = Callable[[web.StreamResponse], Awaitable[None]]
 ReservedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
-def _is_websocket(request: web.BaseRequest) -> bool:
-    upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
-    tokens = {
-        t.strip().lower()
-        for line in request.headers.getall(hdrs.CONNECTION, [])
-        for t in line.split(",")
-    }
-    return request.method == hdrs.METH_GET and upgrade == "websocket" and "upgrade" in tokens
-
-
-def exact_reserved(raw_target: str, prefix: str) -> bool:
-    """True only for the reserved prefix's exact spelling: origin form, no escapes, as set.
-
-    Under `/decision/` the rest is Envoy's copy of the original path (ext_authz appends it),
-    which forward-auth reads and judges itself, so only the endpoint's own part must be exact.
-    """
-    path = raw_target.partition("?")[0]
-    if not (path == prefix or path.startswith(prefix + "/")):
-        return False
-    endpoint = path[len(prefix) :].split("/")[1:2]
-    if endpoint == ["decision"]:
-        return True
-    if "%" in path:
-        return False
-    try:
-        canonicalize(raw_target)
-    except PathRejected:
-        return False
-    return True
-
-
 def gate_state(state: PortalState) -> GateState:
     return GateState(enabled=state.enabled, last_disabled_at=state.last_disabled_at)
 
 
 class Gateway:
-    """The proxy front end: facts from the request, `decide()`, then forward or answer."""
+    """The proxy front end: facts from the request, `decide()`, then forward or answer.
+
+    The config and gate come from `app[RUNTIME]`, taken once per request; the decision counter
+    and the access line are written by the middlewares (gateway/edge/middlewares.py) from the
+    request's `Outcome`, which `handle` fills in.
+    """
 
     def __init__(self, app: web.Application, session_key: bytes, wall: Callable[[], float]) -> None:
         self.app = app
         self.session_key = session_key
         self.wall = wall
-        config = app[CONFIG]
-        self.runtime = Runtime(config, Gate(config, session_key))
+        # Set by the upstream client's cleanup context (gateway/edge/lifecycle.py).
         self.forwarder: Forwarder | None = None
         # The reserved endpoints on the public listener (no admin_listen); set by the app.
         self.admin: ReservedHandler | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.app[RUNTIME].runtime
+
+    @runtime.setter
+    def runtime(self, runtime: Runtime) -> None:
+        self.app[RUNTIME].runtime = runtime
 
     @property
     def config(self) -> Config:
@@ -94,49 +72,7 @@ class Gateway:
     def state(self) -> GateState:
         return gate_state(self.app[POLLER].state)
 
-    def apply(self, new: Config) -> list[str]:
-        """Swap in a re-read config (SIGHUP); returns the changes that still need a restart.
-
-        Routes, hosts, the customer portal's page and cookies, and per-request proxy settings
-        apply to the next request. The listeners, the settings store, the session key and the
-        upstream client's timeouts and pool keep their running values until a restart.
-        """
-        old = self.config
-        later = []
-        if (new.listen_host, new.listen_port) != (old.listen_host, old.listen_port):
-            later.append("listen")
-        if new.admin_listen != old.admin_listen:
-            later.append("admin_listen")
-        if new.settings != old.settings:
-            later.append("settings")
-        if new.customer_portal.session_key not in (None, self.session_key):
-            later.append("customer_portal.session_key")
-        fixed = (
-            "connect_timeout",
-            "read_timeout",
-            "keepalive_timeout",
-            "pool_size",
-            "max_field_size",
-            "header_timeout",
-        )
-        if any(getattr(new.proxy, name) != getattr(old.proxy, name) for name in fixed):
-            later.append("proxy timeouts and pool")
-        config = replace(
-            new,
-            listen_host=old.listen_host,
-            listen_port=old.listen_port,
-            admin_listen=old.admin_listen,
-            settings=old.settings,
-            customer_portal=replace(new.customer_portal, session_key=self.session_key),
-        )
-        # One attribute store: a request sees the old config and gate or the new ones.
-        self.runtime = Runtime(config, Gate(config, self.session_key))
-        if self.forwarder is not None:
-            self.forwarder.proxy = config.proxy
-        return later
-
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        started = time.monotonic()
         started_at = self.wall()
         runtime = self.runtime
         cfg = runtime.config
@@ -146,9 +82,11 @@ class Gateway:
             client_headers = decode_raw(request.raw_headers)
         except ValueError:
             return error_response(request, 400, request_id([], False), close=True)
-        rid = request_id(client_headers, trusted)
-        ip = client_ip(peer, values(client_headers, "x-forwarded-for"), cfg.proxy.trusted_proxies)
-        route_name, reason = "-", "forwarded"
+        note = outcome(request)
+        rid = note.request_id = request_id(client_headers, trusted)
+        note.client_ip = client_ip(
+            peer, values(client_headers, "x-forwarded-for"), cfg.proxy.trusted_proxies
+        )
         response: web.StreamResponse | None = None
         live: LiveExchange | None = None
         facts: RequestFacts | None = None
@@ -158,14 +96,14 @@ class Gateway:
                 and cfg.admin_listen is None
                 and exact_reserved(request.raw_path, cfg.admin_prefix)
             ):
-                route_name, reason = "admin", "admin"
+                note.route, note.reason = "admin", "admin"
                 response = await self.admin(request, rid)
                 return response
             forwarded_proto = values(client_headers, "x-forwarded-proto") if trusted else []
             facts = proxy_facts(
                 request,
                 client_headers,
-                client_ip=ip,
+                client_ip=note.client_ip,
                 secure=request.secure or forwarded_proto[:1] == ["https"],
                 started_at=started_at,
                 via=cfg.proxy.via,
@@ -175,52 +113,48 @@ class Gateway:
             except Exception:
                 # SECURITY: the decision failed; fail closed (answered, never forwarded).
                 log.exception("decision failed [request %s]", rid)
-                route_name, reason = "-", "classify_error"
+                note.reason = "classify_error"
                 response = error_response(request, 500, rid, close=True)
                 return response
-            reason = decision.reason
+            note.reason = decision.reason
             if isinstance(decision, Deny):
-                route_name = decision.route.name if decision.route is not None else "-"
+                note.route = decision.route.name if decision.route is not None else "-"
                 if decision.reason.startswith("refused_"):
                     log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
                 response = deny_response(request, decision, cfg.customer_portal, rid)
                 return response
-            route_name = decision.route.name
+            note.route = decision.route.name
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/exchanges.py).
                 live = self.app[EXCHANGES].register(request.method)
             response = await self._forward(request, decision, runtime, live, peer, rid)
-            if _is_websocket(request) and reason == "forwarded":
-                reason = "websocket"
+            if is_websocket(request) and note.reason == "forwarded":
+                note.reason = "websocket"
             if live is not None and live.cut:
-                reason = "customer_disabled_in_flight"
+                note.reason = "customer_disabled_in_flight"
             return response
         except Cut:
             # The portal turned off before the client got a byte: the gate's own answer, with
             # the session cookies the request carried expired, as a refusal would have.
-            reason = "customer_disabled_in_flight"
+            note.reason = "customer_disabled_in_flight"
             assert facts is not None
             last = self.state().last_disabled_at
             denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
-            response = unavailable_response(request, cfg.customer_portal, cookies)
-            return response
+            return unavailable_response(request, cfg.customer_portal, cookies)
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception:
             # SECURITY: an unexpected failure answers the request; it is never forwarded.
             log.exception("request failed [request %s]", rid)
-            reason = "internal_error"
+            note.reason = "internal_error"
             if response is not None and response.prepared:
                 raise
-            response = error_response(request, 500, rid, close=True)
-            return response
+            return error_response(request, 500, rid, close=True)
         finally:
             if live is not None:
                 live.done()
-            self.app[METRICS].decision(route_name, reason)
-            access_log(request, response, ip, rid, route_name, time.monotonic() - started)
 
     async def _forward(
         self,
@@ -268,7 +202,7 @@ class Gateway:
             live=live,
             sockets=self.app[SOCKETS],
         )
-        if _is_websocket(request):
+        if is_websocket(request):
             return await relay_websocket(self.forwarder, exchange)
         return await self.forwarder.forward(exchange)
 

@@ -7,13 +7,25 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
-from gateway.config import Config
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.live import LiveConnections
 from gateway.edge.observability import Metrics
+from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
 
-CONFIG = web.AppKey("config", Config)
+
+class Current:
+    """The running config and gate: SIGHUP replaces `runtime` whole, in one attribute store.
+
+    Every reader takes `runtime` when it needs it (a request once, at its start), so nothing
+    keeps a config from before the last SIGHUP; no key holds a bare Config.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+
+RUNTIME = web.AppKey("runtime", Current)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
 # Readiness: why this process should not get traffic yet (None: ready). Set by whoever owns the

@@ -4,7 +4,8 @@ aiohttp has no limit on how long a client may take to send a request head (slowl
 every parse error with 400 (an oversized header is a 431, an oversized target a 414), logs a
 traceback per malformed request, and names itself in `Server`. `GatewayRunner` swaps in a
 request handler that fixes those four things and nothing else; the parsing itself, which
-rejects CL+TE, duplicate Content-Length, obs-fold and bare CR/LF, stays llhttp's.
+rejects CL+TE, duplicate Content-Length, obs-fold and bare CR/LF, stays llhttp's. What this
+needs from aiohttp's internals is reached through gateway/edge/aiohttp_compat.py.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ import logging
 from typing import Any
 
 from aiohttp import hdrs, web
-from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
-from aiohttp.web_protocol import RequestHandler
-from aiohttp.web_request import BaseRequest
-from aiohttp.web_server import Server
+from aiohttp.http_exceptions import BadHttpMessage
+
+from gateway.edge.aiohttp_compat import (
+    HandlerClassRunner,
+    between_requests,
+    heads_parsed,
+    parse_error_status,
+)
 
 log = logging.getLogger("gateway.protocol")
 
@@ -27,7 +32,7 @@ TIMEOUT_ANSWER = (
 )
 
 
-class GuardedRequestHandler(RequestHandler):
+class GuardedRequestHandler(web.RequestHandler):
     """RequestHandler with a request-head deadline and exact error statuses."""
 
     header_timeout = 30.0
@@ -42,11 +47,11 @@ class GuardedRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._head_timer is None and not self._request_in_progress and not self._messages:
+        if self._head_timer is None and between_requests(self):
             self._arm()  # these bytes start a new request head: it has header_timeout to finish
-        before = self._request_count
+        before = heads_parsed(self)
         super().data_received(data)
-        if self._request_count != before:
+        if heads_parsed(self) != before:
             self._disarm()
 
     def _arm(self) -> None:
@@ -62,7 +67,7 @@ class GuardedRequestHandler(RequestHandler):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self._request_in_progress or self._messages or self.transport is None:
+        if not between_requests(self) or self.transport is None:
             return
         # SECURITY: a client trickling a request head (slowloris) must not hold a connection.
         log.info("request head not received within %ss; closing", self.header_timeout)
@@ -72,18 +77,13 @@ class GuardedRequestHandler(RequestHandler):
 
     def handle_error(
         self,
-        request: BaseRequest,
+        request: web.BaseRequest,
         status: int = 500,
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        if isinstance(exc, LineTooLong):
-            # llhttp reports an oversized target with the URL buffer (a bytearray), an
-            # oversized header with the header's bytes.
-            status = 414 if "reading: bytearray(" in str(exc) else 431
-        elif isinstance(exc, BadHttpMessage) and "Too many headers" in str(exc):
-            status = 431
         if isinstance(exc, BadHttpMessage):
+            status = parse_error_status(exc) or status
             # A malformed request is the client's mistake: one line, no traceback.
             first = (exc.message or "").strip().splitlines()
             log.info(
@@ -107,27 +107,13 @@ class GuardedRequestHandler(RequestHandler):
 _PHRASES = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
 
 
-class GatewayServer(Server):
-    """aiohttp's Server, building GuardedRequestHandler connections."""
-
-    header_timeout = 30.0
-
-    def __call__(self) -> RequestHandler:
-        handler = GuardedRequestHandler(self, loop=self._loop, **self._kwargs)
-        handler.header_timeout = self.header_timeout
-        return handler
-
-
-class GatewayRunner(web.AppRunner):
+class GatewayRunner(HandlerClassRunner):
     """AppRunner whose connections are GuardedRequestHandlers."""
 
     def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self.header_timeout = header_timeout
-
-    async def _make_server(self) -> Server:
-        server = await super()._make_server()
-        server.__class__ = GatewayServer  # same state, one overridden factory method
-        assert isinstance(server, GatewayServer)
-        server.header_timeout = self.header_timeout
-        return server
+        super().__init__(
+            app,
+            handler_class=GuardedRequestHandler,
+            handler_options={"header_timeout": header_timeout},
+            **kwargs,
+        )

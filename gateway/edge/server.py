@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from gateway.config import Config
-from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import ADMIN_APP, DRAINING, SOCKETS
+from gateway.edge.keys import ADMIN_APP, DRAINING, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
+from gateway.edge.reload import apply_config
 
 log = logging.getLogger("gateway")
 
@@ -51,6 +51,8 @@ class GatewayServer:
 
     def __init__(self, app: web.Application, config: Config) -> None:
         self.app = app
+        # The config the listeners were started with (a SIGHUP does not move them); what a
+        # SIGHUP may change is read from app[RUNTIME].
         self.config = config
         self._runners: list[web.BaseRunner] = []
 
@@ -85,11 +87,11 @@ class GatewayServer:
 
     def reload(self, new: Config) -> list[str]:
         """Apply a re-read config to the next request; returns what still needs a restart."""
-        return self.app[GATEWAY].apply(new)
+        return apply_config(self.app, new)
 
     async def drain(self) -> None:
         """Readiness 503 first, still accepting for drain_delay; then WebSockets get 1001."""
-        proxy = self.config.proxy
+        proxy = self.app[RUNTIME].runtime.config.proxy
         # A load balancer stops sending once readiness fails; the listener keeps accepting for
         # drain_delay while it notices.
         self.app[DRAINING].active = True
@@ -99,7 +101,10 @@ class GatewayServer:
         await self.app[SOCKETS].close_all()
 
     async def stop(self) -> None:
-        """No new connections, idle keep-alive ones closed, in-flight ones given drain_timeout."""
+        """No new connections, idle keep-alive ones closed, in-flight ones given drain_timeout.
+
+        drain_timeout is the runners' own, fixed when they started.
+        """
         log.info(
             "stopping: no new connections; in-flight requests have %ss to finish",
             self.config.proxy.drain_timeout,

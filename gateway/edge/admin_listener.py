@@ -1,0 +1,42 @@
+"""The admin listener's own application: the reserved endpoints and nothing else."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.edge.handler import ReservedHandler
+from gateway.edge.keys import RUNTIME, Current
+from gateway.edge.middlewares import (
+    add_catch_all,
+    answer_unroutable,
+    log_access,
+    name_our_answers,
+    outcome,
+)
+from gateway.edge.responses import error_response
+from gateway.wire.headers import request_id
+
+RESERVED: web.AppKey[ReservedHandler] = web.AppKey("reserved_endpoints")
+
+
+async def reserved_only(request: web.Request) -> web.StreamResponse:
+    """The reserved endpoints under the current prefix; everything else 404 (nothing proxied)."""
+    note = outcome(request)
+    rid = note.request_id = request_id([], False)
+    note.route = "admin"
+    # The prefix as of the last SIGHUP, as on the public listener.
+    prefix = request.app[RUNTIME].runtime.config.admin_prefix
+    path = request.raw_path
+    if path.partition("?")[0] == prefix or path.startswith(prefix + "/"):
+        return await request.app[RESERVED](request, rid)
+    return error_response(request, 404, rid)
+
+
+def admin_app(current: Current, reserved: ReservedHandler) -> web.Application:
+    """An application sharing the gateway's `Current` runtime, so a SIGHUP reaches both."""
+    app = web.Application(middlewares=[log_access, answer_unroutable])
+    app[RUNTIME] = current
+    app[RESERVED] = reserved
+    add_catch_all(app, reserved_only)
+    app.on_response_prepare.append(name_our_answers)
+    return app

@@ -1,0 +1,81 @@
+"""The edge middlewares: every exchange counted and logged once, unroutable targets answered by
+the gateway, and the gateway's own answers named."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import StartGateway, StartUpstream, raw_exchange
+
+
+def _status(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "line", "status", "reason"),
+    [
+        (
+            b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+            '"CONNECT a:443 HTTP/1.1"',
+            405,
+            "refused_405",
+        ),
+        (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", '"OPTIONS * HTTP/1.1"', 400, "refused_400"),
+    ],
+    ids=["authority-form", "asterisk-form"],
+)
+async def test_targets_the_router_cannot_match_get_the_gateways_answer_counted_and_logged(
+    upstream: StartUpstream,
+    gateway: StartGateway,
+    caplog: pytest.LogCaptureFixture,
+    request_bytes: bytes,
+    line: str,
+    status: int,
+    reason: str,
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    caplog.set_level(logging.INFO, "gateway.access")
+    reply = await raw_exchange(gw.port, request_bytes, read_timeout=3)
+    # aiohttp's router would have answered 404 with its own Server header.
+    assert _status(reply) == status
+    assert b"\r\nServer: portal-gateway\r\n" in reply.split(b"\r\n\r\n")[0]
+    [access] = [r.getMessage() for r in caplog.records if r.name == "gateway.access"]
+    assert f"127.0.0.1 {line} {status} " in access and " route=- rid=" in access
+    async with gw.client.get("/_gateway/metrics") as resp:
+        metrics = await resp.text()
+    assert f'portal_gateway_decisions_total{{route="-",reason="{reason}"}} 1' in metrics
+    assert up.seen == []
+
+
+async def test_the_admin_answer_on_the_public_listener_is_counted_as_admin(
+    upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    caplog.set_level(logging.INFO, "gateway.access")
+    async with gw.client.get("/_gateway/healthz") as resp:
+        assert resp.status == 200
+    async with gw.client.get("/_gateway/metrics") as resp:
+        metrics = await resp.text()
+    assert 'portal_gateway_decisions_total{route="admin",reason="admin"} 1' in metrics
+    access = [r.getMessage() for r in caplog.records if r.name == "gateway.access"]
+    assert '"GET /_gateway/healthz HTTP/1.1" 200 ' in access[0] and " route=admin " in access[0]
+
+
+async def test_an_unreadable_head_is_answered_400_and_neither_counted_nor_logged(
+    upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    caplog.set_level(logging.INFO, "gateway.access")
+    reply = await raw_exchange(
+        gw.port, b"GET / HTTP/1.1\r\nHost: a\r\nX-Odd: \xff\r\nConnection: close\r\n\r\n"
+    )
+    assert _status(reply) == 400
+    assert [r for r in caplog.records if r.name == "gateway.access"] == []
+    async with gw.client.get("/_gateway/metrics") as resp:
+        assert "portal_gateway_decisions_total{" not in await resp.text()
