@@ -3,8 +3,8 @@
 nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth` and Envoy `ext_authz` ask
 before they forward. The original request is read only from the header family of the proxy
 named in `forward_auth.proxy`, and only when the asking peer is in `proxy.trusted_proxies`
-(gateway/forward_auth.py). The answer is the same `Gate.decide()` the proxy front end calls,
-translated into what that proxy can act on (gateway/forward_answer.py): allow with the Cookie
+(gateway/policy/forward_auth.py). The answer is the same `Gate.decide()` the proxy front end calls,
+translated into what that proxy can act on (gateway/admin/forward_answer.py): allow with the Cookie
 line it must send upstream and the Set-Cookie lines it must add (the session stamp included:
 the gateway never sees the upstream's answer in this mode), or deny with the gateway's page.
 """

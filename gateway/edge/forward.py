@@ -2,9 +2,9 @@
 
 aiohttp's defaults are made for an API client, not a proxy; every departure from them is
 deliberate and named where it is made (see `make_session`). A customer exchange carries its
-`LiveExchange` (gateway/exchanges.py): every await here is either run through it, so a disable
+`LiveExchange` (gateway/edge/exchanges.py): every await here is either run through it, so a disable
 cancels it, or followed by a check, so a disable is never missed between two awaits. The
-WebSocket relay is in gateway/websocket.py.
+WebSocket relay is in gateway/edge/websocket.py.
 """
 
 from __future__ import annotations

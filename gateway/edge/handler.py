@@ -126,7 +126,7 @@ class Gateway:
             note.route = decision.route.name
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
-                # byte, so a disable reaches it in every phase (gateway/exchanges.py).
+                # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).
                 live = self.app[EXCHANGES].register(request.method)
             response = await self._forward(request, decision, runtime, live, peer, rid)
             if is_websocket(request) and note.reason == "forwarded":

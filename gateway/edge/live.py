@@ -1,6 +1,6 @@
 """Long-lived connections with a coroutine that ends each: relayed WebSockets, told 1001 on drain.
 
-Customer exchanges, which a disable ends by phase, are tracked in gateway/exchanges.py.
+Customer exchanges, which a disable ends by phase, are tracked in gateway/edge/exchanges.py.
 """
 
 from __future__ import annotations

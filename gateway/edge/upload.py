@@ -1,6 +1,6 @@
 """The request body on its way upstream, and the moment its last byte leaves.
 
-A disable cuts a customer request unless it is committed (gateway/exchanges.py), so the
+A disable cuts a customer request unless it is committed (gateway/edge/exchanges.py), so the
 gateway must know exactly when the upstream has the whole request: for a body, when the chunk
 that completes it is handed to aiohttp (or the chunked body ends); for a body-less request,
 when aiohttp writes the head.

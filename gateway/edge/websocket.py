@@ -1,6 +1,6 @@
 """WebSocket relay: the upstream must answer 101 before the client gets one; frames both ways.
 
-A customer WebSocket is held by the gate for its whole life (gateway/exchanges.py): while its
+A customer WebSocket is held by the gate for its whole life (gateway/edge/exchanges.py): while its
 handshake with the upstream is in progress a disable abandons it and the client gets the
 unavailable page; once the client's 101 is on its way, the relay is ended with 1013 instead.
 """

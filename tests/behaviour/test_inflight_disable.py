@@ -1,4 +1,4 @@
-"""A disable reaches every customer exchange in flight, whatever its phase (gateway/exchanges.py).
+"""A disable reaches every customer exchange in flight, whatever its phase (gateway/edge/exchanges.py).
 
 Each test flips the portal at one await of the exchange, deterministically: the upstream is a
 real aiohttp server whose handler waits on an asyncio.Event, and the test flips only once the

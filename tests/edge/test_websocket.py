@@ -1,4 +1,4 @@
-"""A customer WebSocket is held by the gate from its handshake to its close (gateway/websocket.py).
+"""A customer WebSocket is held by the gate from its handshake to its close (gateway/edge/websocket.py).
 
 The portal flips at each step of the handshake: while the upstream has not answered 101 (the
 client gets the unavailable page), and while the client's own 101 is being sent (the relay is
