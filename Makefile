@@ -3,16 +3,43 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+CKSUM  := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# One install stamp per set of extras: `make demo` installs only what the demo needs, and a
+# later `make test` still installs the test tool chain.
+STAMP      := $(VENV)/.installed-$(CKSUM)
+DEMO_STAMP := $(VENV)/.installed-demo-$(CKSUM)
+# A venv is healthy when its python runs and has pip. A first run interrupted by Ctrl-C while
+# `python -m venv` ran ensurepip, or while pip replaced itself, leaves one that has neither:
+# it is rebuilt (the `venv` step) and everything is installed into it again.
+VENV_OK := $(shell $(BIN)/python -c 'import pip' >/dev/null 2>&1 && echo yes)
 
-.PHONY: test lint typecheck pytest run demo fmt bench clean system-packages
+.PHONY: test lint typecheck pytest run demo fmt bench clean system-packages venv FORCE
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+venv:
+	@if ! $(BIN)/python -c 'import pip' >/dev/null 2>&1; then \
+		if [ -e $(VENV) ]; then echo "$(VENV) is incomplete (no pip): creating it again"; fi; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); \
+	fi
+
+ifneq ($(VENV_OK),yes)
+# The stamps inside a broken venv say nothing about what is installed: install again.
+$(STAMP) $(DEMO_STAMP): FORCE
+endif
+
+$(STAMP): pyproject.toml | venv
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# The demo needs the gateway and its runtime dependencies, not the test tool chain; after a
+# `make test` everything it needs is already there.
+$(DEMO_STAMP): pyproject.toml | venv
+	@if [ ! -f $(STAMP) ]; then $(BIN)/python -m pip install --quiet -e .; fi
+	@rm -f $(VENV)/.installed-demo-*
+	@touch $@
+
+FORCE:
 
 test: $(STAMP) system-packages lint typecheck pytest
 
@@ -33,8 +60,10 @@ pytest: $(STAMP)
 run: $(STAMP)
 	$(BIN)/portal-gateway run --config config/gateway.yaml
 
-demo: $(STAMP)
-	$(BIN)/portal-gateway demo
+# `python -m` from the checkout: the demo portal is importable from here only (it is not in
+# the wheel), and its process, started by the gateway, inherits this directory.
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m gateway demo
 
 fmt: $(STAMP)
 	$(BIN)/ruff format gateway portal_demo tests bench

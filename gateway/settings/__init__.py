@@ -34,7 +34,7 @@ class SettingsSource(Protocol):
     """A settings store, read by the poller every TTL (never on the request path).
 
     `read` returns one `Reading` or raises `SettingsUnavailable("<description>: <why>")`, and
-    nothing else: connection errors, driver errors and values outside the contract all become
+    nothing else: connection errors, driver errors and values that are not a flag all become
     SettingsUnavailable, with any password masked. `read` may be cancelled (the poller wraps it
     in `asyncio.timeout`) and must stay usable afterwards. `aclose` releases every connection,
     session or engine the source opened; reading after it is not required to work.
@@ -48,7 +48,7 @@ class SettingsSource(Protocol):
 
 
 def parse_flag(value: object, where: str = "value") -> bool:
-    """The contract's values: true/1/"true"/"on"/"yes" and false/0/"false"/"off"/"no".
+    """The flag values a store may hold: true/1/"true"/"on"/"yes" and false/0/"false"/"off"/"no".
 
     SECURITY: anything else (null, "", 2, "disabled", an HTML page) is a read error, never a
     state: a value that merely looks false to Python must not be taken for a decision.

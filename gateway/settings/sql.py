@@ -25,7 +25,7 @@ DRIVERS = {
 
 
 def engine_url(source: str) -> str:
-    """The SQLAlchemy URL: the contract's scheme with the asyncio driver this package ships."""
+    """The SQLAlchemy URL: the configured scheme with the asyncio driver this package ships."""
     scheme, rest = source.split(":", 1)
     return DRIVERS[scheme.split("+", 1)[0].lower()] + ":" + rest
 

@@ -166,7 +166,7 @@ async def test_while_disabled_the_answer_needs_no_upstream_at_all(gateway: Start
     server.close()
 
 
-def test_make_source_registry_knows_every_contract_scheme() -> None:
+def test_make_source_registry_knows_every_documented_scheme() -> None:
     from gateway.settings import REGISTRY
 
     assert set(REGISTRY) == {"http", "https", "file", "sqlite", "postgresql", "mysql", "redis"}
@@ -175,7 +175,7 @@ def test_make_source_registry_knows_every_contract_scheme() -> None:
 async def test_sigterm_drains_readiness_first_then_websockets_get_1001(
     aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
-    """SIGTERM mid-stream, checklist item 39: readiness 503 first, still accepting during
+    """SIGTERM mid-stream (docs/proxy-properties.md, property 39): readiness 503 first, still accepting during
     drain_delay, the open stream finishes, WebSockets receive 1001, exit 0."""
 
     async def handle(request: web.Request) -> web.StreamResponse:

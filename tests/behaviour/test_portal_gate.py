@@ -16,7 +16,8 @@ from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchang
 
 MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
 
-# The brief's customer actions, as the demo portal (and a typical portal) spells them.
+# What customers do in the Customer Portal (log in, resume a session, enroll, request a drop or
+# a transfer, pay), as the demo portal (and a typical portal) spells it.
 CUSTOMER_ACTIONS = [
     ("GET", "/login"),  # log in: the form
     ("POST", "/login"),  # log in: the submission
@@ -55,7 +56,7 @@ async def test_every_customer_action_gets_the_unavailable_page(
     assert up.seen == []  # the upstream was never contacted
 
 
-async def test_json_clients_get_the_contract_json(
+async def test_json_clients_get_the_json_error(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()

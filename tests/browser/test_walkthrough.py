@@ -1,4 +1,4 @@
-"""The brief's Step-by-Step Instructions and FAQ, in Debian's chromium, through the gateway.
+"""Staff's step-by-step switch and the customer FAQ, in Debian's chromium, through the gateway.
 
 Staff and a parent use the demo portal (portal_demo, the real SQLite store) through a real
 gateway: staff switch the Customer Portal off and on again in the Office Portal, the parent
@@ -86,7 +86,7 @@ async def parent_logs_in(parent: Page, base: str) -> None:
     await expect(parent).to_have_url(base + "/")
 
 
-async def test_the_brief_walkthrough(
+async def test_the_staff_and_customer_walkthrough(
     browser: Browser,
     aiohttp_server: ServerFactory,
     gateway: Callable[..., Awaitable[Gateway]],

@@ -1,4 +1,6 @@
-"""PROXY_CHECKLIST.md items 15-24: targets, methods and bodies, through the real gateway."""
+"""Transparent-proxy properties 15-24 (docs/proxy-properties.md): targets, methods and bodies,
+through the real gateway.
+"""
 
 from __future__ import annotations
 
@@ -313,7 +315,7 @@ MIB = 1024 * 1024
 async def test_24_large_download_streams_with_bounded_memory(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
-    # 256 MiB rather than the checklist's 1 GiB to keep the suite fast; a buffering proxy
+    # 256 MiB rather than 1 GiB to keep the suite fast; a buffering proxy
     # would still grow by ~256 MiB.
     total = 256 * MIB
     block = os.urandom(MIB)

@@ -1,4 +1,6 @@
-"""PROXY_CHECKLIST.md items 31-36: failures, pooling and timeouts, against real sockets."""
+"""Transparent-proxy properties 31-36 (docs/proxy-properties.md): failures, pooling and timeouts,
+against real sockets.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""PROXY_CHECKLIST.md items 25-30: streaming, truncation and response framing, on the wire."""
+"""Transparent-proxy properties 25-30 (docs/proxy-properties.md): streaming, truncation and
+response framing, on the wire.
+"""
 
 from __future__ import annotations
 

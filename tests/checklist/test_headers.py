@@ -1,4 +1,6 @@
-"""PROXY_CHECKLIST.md items 1-7: hop-by-hop headers, repeated headers and Via."""
+"""Transparent-proxy properties 1-7 (docs/proxy-properties.md): hop-by-hop headers, repeated
+headers and Via.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""PROXY_CHECKLIST.md items 8-14 and 40: client identity, hosts and request ids."""
+"""Transparent-proxy properties 8-14 and 40 (docs/proxy-properties.md): client identity, hosts
+and request ids.
+"""
 
 from __future__ import annotations
 
@@ -84,7 +86,7 @@ async def test_10_untrusted_forwarded_proto_and_host_are_overwritten(
 async def test_10_trusted_forwarded_proto_and_host_are_believed(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
-    # The other half of item 10: the overwrite above is about trust, not a blanket rewrite.
+    # The other half of property 10 (docs/proxy-properties.md): the overwrite above is about trust, not a blanket rewrite.
     up = await upstream()
     gw = await gateway(up.url, TRUSTED_LOCAL)
     await raw_request(

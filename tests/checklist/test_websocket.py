@@ -1,4 +1,6 @@
-"""PROXY_CHECKLIST.md items 37-38: the WebSocket relay, between real peers."""
+"""Transparent-proxy properties 37-38 (docs/proxy-properties.md): the WebSocket relay, between
+real peers.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The package's core: the contract's flag values, and the source registry by URL scheme."""
+"""The package's core: the flag values a store may hold, and the source registry by URL scheme."""
 
 from __future__ import annotations
 
