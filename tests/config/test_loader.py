@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from gateway.config import ConfigError, load_config, parse_config
+from gateway.config import ConfigError, config_from_text, load_config
+from gateway.settings import SOURCES
 from tests.conftest import ENABLED_STORE, PAGE, config_text
 
 GOOD = config_text("http://127.0.0.1:8081")
@@ -15,19 +16,19 @@ GOOD = config_text("http://127.0.0.1:8081")
 
 def errors_of(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse_config(textwrap.dedent(text), "cfg.yaml")
+        config_from_text(textwrap.dedent(text), "cfg.yaml", SOURCES)
     return [str(i) for i in info.value.issues]
 
 
 def test_the_shipped_example_config_is_valid() -> None:
-    config = load_config("config/gateway.yaml")
+    config = load_config("config/gateway.yaml", SOURCES)
     assert [r.name for r in config.routes] == ["public", "assets", "office", "customer"]
     assert config.settings.ttl == 2.0
     assert config.settings.timeout == 1.0
 
 
 def test_good_config_parses_every_section() -> None:
-    config = parse_config(GOOD, "cfg.yaml")
+    config = config_from_text(GOOD, "cfg.yaml", SOURCES)
     assert config.upstreams["portal"].url == "http://127.0.0.1:8081"
     assert config.routes[0].segments == (("public",),)
     assert config.routes[2].segments == ((),)
@@ -218,7 +219,7 @@ def test_missing_file_is_a_config_error(tmp_path: object) -> None:
 
 
 def test_durations_and_sizes_accept_units() -> None:
-    config = parse_config(
+    config = config_from_text(
         GOOD.replace("  ttl: 2\n", '  ttl: "500ms"\n')
         + "proxy:\n  client_max_size: 512k\n  read_timeout: 2m\n",
         "cfg.yaml",
@@ -229,7 +230,7 @@ def test_durations_and_sizes_accept_units() -> None:
 
 
 def test_secrets_never_appear_in_repr() -> None:
-    config = parse_config(GOOD, "cfg.yaml")
+    config = config_from_text(GOOD, "cfg.yaml", SOURCES)
     assert "k" * 40 not in repr(config)
 
 
@@ -293,7 +294,7 @@ def test_admin_listen_on_the_listen_address_is_a_config_error(
 )
 def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
     text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
-    config = parse_config(text, "cfg.yaml")
+    config = config_from_text(text, "cfg.yaml", SOURCES)
     host, _, port = admin.rpartition(":")
     assert config.admin_listen == (host.strip("[]"), int(port))
 
@@ -343,7 +344,7 @@ def test_a_config_that_forgets_the_last_disable_on_restart_warns(
     settings: str, warning: str | None
 ) -> None:
     text = GOOD.replace(f"source: {ENABLED_STORE}\n  field: enabled", settings)
-    config = parse_config(text, "cfg.yaml")
+    config = config_from_text(text, "cfg.yaml", SOURCES)
     line = text.splitlines().index("settings:") + 1
     expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
     assert [str(w) for w in config.warnings] == expected
