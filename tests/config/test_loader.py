@@ -7,7 +7,13 @@ import textwrap
 
 import pytest
 
-from gateway.config import ConfigError, config_from_text, load_config
+from gateway.config import (
+    UNAVAILABLE_MESSAGE,
+    ConfigError,
+    config_from_text,
+    load_config,
+    parse_config,
+)
 from gateway.settings import SOURCES
 from tests.conftest import ENABLED_STORE, PAGE, config_text
 
@@ -348,3 +354,68 @@ def test_a_config_that_forgets_the_last_disable_on_restart_warns(
     line = text.splitlines().index("settings:") + 1
     expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
     assert [str(w) for w in config.warnings] == expected
+
+
+# -- parse_config itself is pure: the page, the environment and the stores come as arguments --
+
+
+class Given:
+    """Resources from the test, so nothing is read from disk or the environment."""
+
+    def __init__(self, pages: dict[str | None, str], environ: dict[str, str]) -> None:
+        self.pages, self.environ, self.asked = pages, environ, list[str | None]()
+
+    def page(self, path: str | None) -> str | None:
+        self.asked.append(path)
+        if path not in self.pages:
+            raise FileNotFoundError(path)
+        return self.pages[path]
+
+    def env(self, name: str) -> str | None:
+        return self.environ.get(name)
+
+
+def test_parse_config_alone_reads_no_page_and_no_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORTAL_GATEWAY_SESSION_KEY", "e" * 40)
+    text = GOOD.replace(f"unavailable_page: {PAGE}", "unavailable_page: /nonexistent/page.html")
+    text = text.replace(f"  session_key: {'k' * 40}\n", "")
+    config = parse_config(text, "cfg.yaml")
+    assert config.customer_portal.unavailable_page == "/nonexistent/page.html"
+    assert config.customer_portal.unavailable_html == ""
+    assert config.customer_portal.session_key is None
+
+
+def test_parse_config_takes_the_page_and_the_key_from_its_resources() -> None:
+    html = f"<p>{UNAVAILABLE_MESSAGE}</p>"
+    given = Given({"/srv/page.html": html}, {"PORTAL_GATEWAY_SESSION_KEY": "e" * 40})
+    text = GOOD.replace(f"unavailable_page: {PAGE}", "unavailable_page: /srv/page.html")
+    text = text.replace(f"  session_key: {'k' * 40}\n", "")
+    config = parse_config(text, "cfg.yaml", given)
+    assert given.asked == ["/srv/page.html"]
+    assert config.customer_portal.unavailable_html == html
+    assert config.customer_portal.session_key == b"e" * 40
+    # Without the key, the packaged page is asked for (None).
+    packaged = Given({None: html}, {})
+    parse_config(text.replace("  unavailable_page: /srv/page.html\n", ""), "c.yaml", packaged)
+    assert packaged.asked == [None]
+
+
+def test_without_the_registry_a_stores_own_keys_are_kept_not_judged() -> None:
+    text = GOOD.replace("  field: enabled\n", "  feild: enabled\n  query: SELECT 1\n")
+    settings = parse_config(text, "cfg.yaml").settings
+    assert dict(settings.options) == {"feild": "enabled", "query": "SELECT 1"}
+    line = text.splitlines().index("  feild: enabled") + 1
+    assert settings.line("feild") == line
+    assert settings.line("source") == line - 1
+    assert settings.line(settings.HEADER) == text.splitlines().index("settings:") + 1
+    # Given the registry, the same text is judged in the same report as everything else.
+    text = text.replace("retry_after: 120", "retry_after: x")
+    retry = next(i for i, ln in enumerate(text.splitlines(), 1) if "retry_after" in ln)
+    assert errors_of(text) == [
+        f"cfg.yaml:{line - 1}: settings.field: required for file:// sources (e.g. enabled)",
+        f"cfg.yaml:{line}: settings.feild: unknown key (did you mean 'field'?)",
+        f"cfg.yaml:{line + 1}: settings.query: only used by sqlite/postgresql/mysql sources",
+        f"cfg.yaml:{retry}: customer_portal.retry_after: expected whole seconds, got 'x'",
+    ]
