@@ -32,7 +32,7 @@ from gateway.wire import hosts as hostnames
 from gateway.wire.values import parse_duration, parse_size
 
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~*?\[\]-]+$")
-PACKAGED_PAGE = "the packaged page"
+PACKAGED_SHOWN = "the packaged page"  # how errors name the default page
 
 
 def _plain(node: Node) -> Any:
@@ -94,7 +94,7 @@ def _cookie_name(value: object) -> str:
 def _page(r: Reader, node: Node, resources: Resources) -> tuple[str | None, str]:
     """The unavailable page's path (None: the packaged one) and its HTML, checked."""
     page = r.get("unavailable_page", as_str, None, "a file path")
-    shown = page or PACKAGED_PAGE
+    shown = page or PACKAGED_SHOWN
     where = r.at("unavailable_page") or node
     key = "customer_portal.unavailable_page"
     try:
