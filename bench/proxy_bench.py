@@ -80,7 +80,6 @@ routes:
     upstream: portal
     portal: customer
 customer_portal:
-  unavailable_page: {root}/static/unavailable.html
   session_key: {key}
 """
 

@@ -16,15 +16,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
-from gateway.config import Config, parse_config
+from gateway.config import Config, config_from_text
 from gateway.edge.server import make_runner
-from gateway.settings import SettingsSource, make_source
+from gateway.settings import SOURCES, SettingsSource, make_source
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
 from tests.rawhttp import connect, read_until_closed
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = ROOT / "static" / "unavailable.html"
+PAGE = ROOT / "gateway" / "static" / "unavailable.html"
 SESSION_KEY = "k" * 40
 # A real store that says "enabled": what a child `portal-gateway run` reads. In-process gateways
 # built by the `gateway` fixture with these settings read an injected MemorySource instead,
@@ -201,8 +201,8 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         wall: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Gateway:
-        config = parse_config(
-            config_text(upstream_url, extra, routes, settings, portal), "test.yaml"
+        config = config_from_text(
+            config_text(upstream_url, extra, routes, settings, portal), "test.yaml", SOURCES
         )
         source: SettingsSource
         if config.settings.source == ENABLED_STORE:

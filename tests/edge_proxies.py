@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.config import Config, parse_config
+from gateway.config import Config, config_from_text
 from gateway.edge.keys import ADMIN_APP
 from gateway.edge.server import make_runner
 from gateway.settings import make_source
@@ -61,7 +61,7 @@ async def forward_auth_gateway(proxy: str, portal: int) -> AsyncIterator[Forward
     text = example("forward-auth.yaml", {"127.0.0.1:8080": public, GATEWAY: admin, PORTAL: portal})
     assert "proxy: nginx" in text
     text = text.replace("proxy: nginx", f"proxy: {proxy}")
-    config = parse_config(text, str(ROOT / "config" / "forward-auth.yaml"))
+    config = config_from_text(text, str(ROOT / "config" / "forward-auth.yaml"))
     poller = Poller(make_source(config.settings), config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)
     # As `portal-gateway run` does: the admin listener is its own application.

@@ -21,6 +21,7 @@ from aiohttp import web
 from gateway.app import create_app
 from gateway.config import ConfigError, load_config
 from gateway.edge.server import make_runner
+from gateway.settings import SOURCES
 
 DEMO_HOST, DEMO_PORT = "127.0.0.1", 8081
 NOT_INSTALLED = "portal-gateway demo: the demo is not installed; run `make demo` from a checkout"
@@ -62,7 +63,7 @@ async def _stop(portal: asyncio.subprocess.Process) -> None:
 
 async def _demo(config_path: str, data_dir: Path) -> int:
     try:
-        config = load_config(config_path)
+        config = load_config(config_path, SOURCES)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

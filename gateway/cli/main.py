@@ -12,6 +12,7 @@ from typing import Any
 from gateway import __version__
 from gateway.config import Config, ConfigError, load_config
 from gateway.policy.routing import describe
+from gateway.settings import SOURCES
 from gateway.wire.values import mask_url
 
 EXIT_CONFIG = 2
@@ -19,7 +20,7 @@ EXIT_CONFIG = 2
 
 def _load(path: str) -> Config:
     try:
-        return load_config(path)
+        return load_config(path, SOURCES)
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)

@@ -9,6 +9,7 @@ import signal
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, load_config
 from gateway.edge.server import GatewayServer
+from gateway.settings import SOURCES
 
 log = logging.getLogger("gateway")
 
@@ -31,7 +32,7 @@ async def serve(config: Config, *, config_path: str) -> int:
 
     def reload() -> None:
         try:
-            new = load_config(config_path)
+            new = load_config(config_path, SOURCES)
         except ConfigError as exc:
             log.error("SIGHUP: %s is invalid; keeping the running config:\n%s", config_path, exc)
             return

@@ -1,21 +1,26 @@
-"""The YAML config: frozen records, validated once at start-up (see `loader`)."""
+"""The YAML config: frozen records (`schema`), a pure parser (`loader`), and the load step that
+reads files, package data and the environment (`resources`)."""
 
-from gateway.config.loader import (
+from gateway.config.loader import parse_config
+from gateway.config.resources import LocalResources, config_from_text, load_config
+from gateway.config.schema import (
     PROXIES,
     UNAVAILABLE_MESSAGE,
     Config,
-    ConfigError,
-    ConfigIssue,
     CustomerPortalConfig,
+    Finding,
     ForwardAuthConfig,
+    Offline,
     Proxy,
     ProxyConfig,
+    Resources,
     Route,
     SettingsConfig,
+    SourceCatalog,
     Upstream,
-    load_config,
-    parse_config,
+    yaml_keys,
 )
+from gateway.config.yamlnodes import ConfigError, ConfigIssue
 
 __all__ = [
     "PROXIES",
@@ -24,12 +29,19 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "CustomerPortalConfig",
+    "Finding",
     "ForwardAuthConfig",
+    "LocalResources",
+    "Offline",
     "Proxy",
     "ProxyConfig",
+    "Resources",
     "Route",
     "SettingsConfig",
+    "SourceCatalog",
     "Upstream",
+    "config_from_text",
     "load_config",
     "parse_config",
+    "yaml_keys",
 ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import importlib.util
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.config import SettingsConfig
+from gateway.config import Finding, SettingsConfig, yaml_keys
+from gateway.settings.options import Schema
 
 STATUS_ENABLED = "You are currently using the Customer Portal."
 STATUS_DISABLED = "You are currently NOT using the Customer Portal."
@@ -105,7 +108,9 @@ def check_change_time(
 
 Factory = Callable[[SettingsConfig], SettingsSource]
 
-# scheme -> module defining `create(cfg)`: a new store is one new module and one line here.
+# scheme -> module defining `SCHEMA` (its options; see options.py) and `create(cfg)`: a new
+# store is one new module and one line here. A store module imports its database or Redis
+# driver only in `create`, so checking a config never needs the driver.
 # SECURITY: only real stores are listed; test fakes (gateway.testing) are injected as objects.
 REGISTRY: dict[str, str] = {
     "http": "gateway.settings.http",
@@ -118,14 +123,118 @@ REGISTRY: dict[str, str] = {
 }
 
 
+def base_scheme(source: str) -> str:
+    """`postgresql+asyncpg://...` -> `postgresql`; no scheme -> ''."""
+    return source.split(":", 1)[0].split("+", 1)[0].lower() if ":" in source else ""
+
+
+def schema(scheme: str) -> Schema:
+    found: Schema = importlib.import_module(REGISTRY[scheme]).SCHEMA
+    return found
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent that fails to import; a spec-less module
+        return False
+
+
+def check_options(cfg: SettingsConfig, scheme: str | None = None) -> list[Finding]:
+    """The findings of the store `cfg.source` names about `cfg.options` and its driver.
+
+    Unknown keys get a did-you-mean; another store's key says which stores use it; a missing
+    required option, a non-string value, a driver whose extra is not installed and a config
+    that forgets the last disable on a restart (a warning) are each located.
+    """
+    scheme = base_scheme(cfg.source) if scheme is None else scheme
+    declared: dict[str, list[str]] = {}
+    for name in REGISTRY:
+        for key in schema(name).names():
+            declared.setdefault(key, []).append(name)
+    out: list[Finding] = []
+    known = [*yaml_keys(SettingsConfig), *declared]
+    for key in cfg.options:
+        if key not in declared:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(Finding(cfg.line(key), f"settings.{key}", f"unknown key{hint}"))
+    if scheme not in REGISTRY:
+        return out
+    own = schema(scheme)
+    for key in cfg.options:
+        if key in declared and key not in own.names():
+            users = "/".join(declared[key])
+            out.append(Finding(cfg.line(key), f"settings.{key}", f"only used by {users} sources"))
+    for option in own.options:
+        value = cfg.options.get(option.name)
+        if value is None and option.required:
+            out.append(
+                Finding(
+                    cfg.line(SettingsConfig.SECTION),
+                    f"settings.{option.name}",
+                    f"required for {scheme}:// sources{option.example}",
+                )
+            )
+        elif value is not None and not isinstance(value, str):
+            out.append(
+                Finding(
+                    cfg.line(option.name),
+                    f"settings.{option.name}",
+                    f"expected {option.expected}, got {value!r}",
+                )
+            )
+    driver = own.drivers.get(scheme)
+    if driver is not None and not all(_installed(m) for m in driver.modules):
+        out.append(
+            Finding(cfg.line("source"), "settings.source", f"needs portal-gateway[{driver.extra}]")
+        )
+    forgets = forgets_last_disable(cfg)
+    if forgets is not None:
+        out.append(Finding(cfg.line(SettingsConfig.HEADER), "settings", forgets, warning=True))
+    return out
+
+
+def forgets_last_disable(cfg: SettingsConfig) -> str | None:
+    """Why, as far as the config shows, a restart would forget the last disable; else None
+    (also None for a store that tells only at its first read, such as Redis)."""
+    scheme = base_scheme(cfg.source)
+    own = schema(scheme) if scheme in REGISTRY else None
+    return own.forgets(cfg) if own is not None and own.forgets is not None else None
+
+
+class Sources:
+    """The registry as the config loader asks it (a `gateway.config.SourceCatalog`)."""
+
+    def check(self, settings: SettingsConfig) -> list[Finding]:
+        scheme = settings.source.split(":", 1)[0].lower() if ":" in settings.source else ""
+        if scheme not in REGISTRY:
+            return [
+                Finding(
+                    settings.line("source"),
+                    "settings.source",
+                    f"unsupported scheme {scheme!r}; expected one of {', '.join(REGISTRY)}",
+                ),
+                *check_options(settings, scheme=""),  # unknown keys only
+            ]
+        return check_options(settings)
+
+
+SOURCES = Sources()
+
+
 def make_source(cfg: SettingsConfig) -> SettingsSource:
     """The source for `cfg.source`, chosen by URL scheme (`postgresql+asyncpg` counts as
     `postgresql`). Nothing connects here: the first `read` does. ValueError for an unknown
-    scheme (the config loader rejects those first, with the file and line)."""
-    scheme = cfg.source.split(":", 1)[0].split("+", 1)[0].lower() if ":" in cfg.source else ""
+    scheme or options the store refuses (the config loader, given `SOURCES`, reports those
+    first, with the file and line)."""
+    scheme = base_scheme(cfg.source)
     if scheme not in REGISTRY:
         known = ", ".join(f"{name}://" for name in REGISTRY)
         raise ValueError(f"unsupported settings source scheme {scheme!r}; expected one of {known}")
+    problems = [f"{f.key}: {f.message}" for f in check_options(cfg) if not f.warning]
+    if problems:
+        raise ValueError("; ".join(problems))
     module = importlib.import_module(REGISTRY[scheme])
     factory: Factory = module.create
     return factory(cfg)

@@ -13,6 +13,7 @@ import yaml
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
+from gateway.settings.options import Option, Schema, forgets_without_change_time, text
 from gateway.wire.values import mask_url
 
 
@@ -21,6 +22,15 @@ def file_path(source: str) -> Path:
     parts = urlsplit(source)
     netloc = "" if parts.netloc.lower() == "localhost" else parts.netloc
     return Path(unquote(netloc + parts.path))
+
+
+SCHEMA = Schema(
+    options=(
+        Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
+        Option("changed_at_field", "a dotted field name"),
+    ),
+    forgets=forgets_without_change_time,
+)
 
 
 class FileSource:
@@ -33,8 +43,8 @@ class FileSource:
     def __init__(self, cfg: SettingsConfig) -> None:
         self.path = file_path(cfg.source)
         self.description = mask_url(cfg.source)
-        self.field = cfg.field or "enabled"
-        self.changed_at_field = cfg.changed_at_field
+        self.field = text(cfg, "field", "enabled") or "enabled"
+        self.changed_at_field = text(cfg, "changed_at_field")
 
     def _load(self) -> Any:
         text = self.path.read_text(encoding="utf-8")

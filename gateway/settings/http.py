@@ -10,11 +10,20 @@ import aiohttp
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
 from gateway.settings.document import reading_from_document
+from gateway.settings.options import Option, Schema, forgets_without_change_time, text
 from gateway.wire.values import mask_secrets, mask_url
 
 # A settings document is a few hundred bytes; a store answering megabytes is broken, and the
 # poller must not buffer whatever it is sent.
 MAX_BODY = 1024 * 1024
+
+SCHEMA = Schema(
+    options=(
+        Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
+        Option("changed_at_field", "a dotted field name"),
+    ),
+    forgets=forgets_without_change_time,
+)
 
 
 class HttpSource:
@@ -27,8 +36,8 @@ class HttpSource:
     def __init__(self, cfg: SettingsConfig) -> None:
         self.url = cfg.source
         self.description = mask_url(cfg.source)
-        self.field = cfg.field or "enabled"
-        self.changed_at_field = cfg.changed_at_field
+        self.field = text(cfg, "field", "enabled") or "enabled"
+        self.changed_at_field = text(cfg, "changed_at_field")
         self.timeout = cfg.timeout
         self._session: aiohttp.ClientSession | None = None
 

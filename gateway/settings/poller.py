@@ -23,9 +23,10 @@ from collections.abc import Awaitable, Callable
 
 from cachetools import TLRUCache
 
+from gateway import settings as registry
 from gateway.config import SettingsConfig
-from gateway.config.crosschecks import FORGETS, forgets_last_disable
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
+from gateway.settings.options import FORGETS
 from gateway.settings.policy import (
     Known,
     disable_moment,
@@ -232,7 +233,7 @@ class Poller:
             reading.changed_at is not None
             or self.cfg.state_file
             or self._warned_forgetful
-            or forgets_last_disable(self.cfg) is not None
+            or registry.forgets_last_disable(self.cfg) is not None
         ):
             return
         self._warned_forgetful = True

@@ -1,28 +1,46 @@
-"""`redis://` stores: GET a key (and `<key>:changed_at` when present)."""
+"""`redis://` stores: GET a key (and `<key>:changed_at` when present).
+
+The `redis` client comes with the `portal-gateway[redis]` extra and is imported when a source
+is created, never when a config is checked.
+"""
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
 from gateway.settings.document import parse_time
+from gateway.settings.options import Driver, Option, Schema, text
 from gateway.wire.values import mask_secrets, mask_url
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+# A Redis store may or may not hold `<key>:changed_at`, so the poller tells at its first read
+# whether a restart would forget the last disable.
+SCHEMA = Schema(
+    options=(Option("key", "a Redis key", required=True),),
+    drivers={"redis": Driver(("redis",), "redis")},
+)
 
 
 class RedisSource:
     """GET `key` (and `<key>:changed_at`, epoch seconds or ISO 8601, when set) in one MGET."""
 
     def __init__(self, cfg: SettingsConfig) -> None:
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import RedisError
+
         self.url = cfg.source
         self.description = mask_url(cfg.source)
-        self.key = cfg.key or "customer_portal_enabled"
+        self.key = text(cfg, "key") or "customer_portal_enabled"
+        self._errors: tuple[type[Exception], ...] = (RedisError, OSError, ValueError)
         # No client-side retries: the poller retries every TTL, and one read must stay
         # within its timeout.
-        self.client = aioredis.from_url(
+        self.client: aioredis.Redis = aioredis.from_url(
             cfg.source,
             socket_timeout=cfg.timeout,
             socket_connect_timeout=cfg.timeout,
@@ -32,7 +50,7 @@ class RedisSource:
     async def read(self) -> Reading:
         try:
             value, changed = await self.client.mget([self.key, f"{self.key}:changed_at"])
-        except (RedisError, OSError, ValueError) as exc:
+        except self._errors as exc:
             # SECURITY: never show the password, whatever the client quotes.
             why = mask_secrets(str(exc) or type(exc).__name__, self.url)
             raise SettingsUnavailable(f"{self.description}: {why}") from None

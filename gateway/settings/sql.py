@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
 from gateway.settings.document import parse_time
+from gateway.settings.options import Driver, Option, Schema, forgets_without_second_column, text
 from gateway.wire.values import mask_secrets, mask_url
 
 DRIVERS = {
@@ -22,6 +23,18 @@ DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "mysql": "mysql+aiomysql",
 }
+
+
+# SQLAlchemy itself is a core dependency; the drivers come with the extras, and SQLAlchemy
+# imports one only when the engine is created, at the first read.
+SCHEMA = Schema(
+    options=(Option("query", "an SQL query", required=True),),
+    drivers={
+        "postgresql": Driver(("asyncpg",), "postgresql"),
+        "mysql": Driver(("aiomysql", "pymysql"), "mysql"),
+    },
+    forgets=forgets_without_second_column,
+)
 
 
 def engine_url(source: str) -> str:
@@ -41,7 +54,7 @@ class SqlSource:
     def __init__(self, cfg: SettingsConfig) -> None:
         self.url = cfg.source
         self.description = mask_url(cfg.source)
-        self.query = text(cfg.query or "")
+        self.query = sql_text(text(cfg, "query") or "")
         self.timeout = cfg.timeout
         self._engine: AsyncEngine | None = None
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
-from gateway.config import parse_config
+from gateway.config import config_from_text
 from gateway.edge.keys import DRAINING, POLLER
 from tests.conftest import GatewayTestServer, ServerFactory, StartUpstream, config_text
 
@@ -49,7 +49,7 @@ async def gateway_in_front_of(
         f"source: http://127.0.0.1:{server.port}/setting\nfield: enabled\n"
         f"ttl: 30\ntimeout: {timeout}\n"
     )
-    config = parse_config(config_text(upstream_url, settings=settings), "test.yaml")
+    config = config_from_text(config_text(upstream_url, settings=settings), "test.yaml")
     # The app builds its own poller from the config, exactly as `portal-gateway run` does.
     gateway = create_app(config)
     client = await aiohttp_client(

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.config import parse_config
+from gateway.config import config_from_text
 from gateway.edge.keys import SESSION
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
@@ -91,7 +91,7 @@ async def test_a_disable_while_the_answers_head_is_sent(
     upstream: StartUpstream, aiohttp_client: Any
 ) -> None:
     up = await upstream()
-    config = parse_config(config_text(up.url), "test.yaml")
+    config = config_from_text(config_text(up.url), "test.yaml")
     source = MemorySource(True)
     poller = Poller(source, config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)

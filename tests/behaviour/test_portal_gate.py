@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.config import parse_config
+from gateway.config import config_from_text
 from gateway.policy import Deny, Gate, GateState, RequestFacts
 from gateway.testing import MemorySource
 from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchange
@@ -122,7 +122,7 @@ def test_path_domain_and_prefixed_variants() -> None:
         "  cookie_paths: [/, /portal]\n"
         "  cookie_domains: [example.com]\n",
     )
-    config = parse_config(text, "t.yaml")
+    config = config_from_text(text, "t.yaml")
     facts = RequestFacts(
         method="GET",
         target="/",

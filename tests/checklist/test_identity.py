@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
-from gateway.config import parse_config
+from gateway.config import config_from_text
 from gateway.edge.server import server_options
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
@@ -103,7 +103,7 @@ async def test_11_forwarded_for_ipv6_client_is_quoted_and_bracketed(
     upstream: StartUpstream, aiohttp_server: AiohttpServer
 ) -> None:
     up = await upstream()
-    config = parse_config(config_text(up.url, "proxy:\n  emit_forwarded: true\n"), "test.yaml")
+    config = config_from_text(config_text(up.url, "proxy:\n  emit_forwarded: true\n"), "test.yaml")
     source = MemorySource(True)
     poller = Poller(source, config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)

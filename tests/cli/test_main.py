@@ -253,3 +253,60 @@ def test_check_warns_when_a_restart_would_forget_the_last_disable(tmp_path: Path
         "settings.state_file is set: a restart forgets the last disable, so sessions from "
         "before a disable that happened before the restart would be resumed"
     ]
+
+
+# A child whose driver is not installed: `sys.modules[name] = None` is how Python marks a
+# module that cannot be imported; the CLI then runs as `portal-gateway` would.
+WITHOUT = (
+    "import sys; blocked = sys.argv.pop(1); sys.modules.update(dict.fromkeys(blocked.split(',')));"
+    "from gateway.cli import main; "
+    "code = main(sys.argv[1:]); "
+    "drivers = ('asyncpg', 'aiomysql', 'pymysql', 'redis'); "
+    "print('drivers imported:', [m for m in drivers if sys.modules.get(m)], file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def check_without(blocked: str, cfg: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT, blocked, "check", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+STORES = {
+    "postgresql": "source: postgresql://gw:pw@db/portal\nquery: SELECT enabled, changed_at FROM s",
+    "mysql": "source: mysql://gw:pw@db/portal\nquery: SELECT enabled, changed_at FROM s",
+    "redis": "source: redis://cache:6379/0\nkey: portal_enabled",
+}
+
+
+def test_check_names_the_extra_a_store_needs_and_exits_2(tmp_path: Path) -> None:
+    for extra, blocked in (("postgresql", "asyncpg"), ("mysql", "aiomysql"), ("redis", "redis")):
+        cfg = tmp_path / f"{extra}.yaml"
+        text = config_text("http://127.0.0.1:8081", settings=STORES[extra])
+        cfg.write_text(text)
+        line = text.splitlines().index(f"  {STORES[extra].splitlines()[0]}") + 1
+        result = check_without(blocked, cfg)
+        assert result.returncode == 2, result.stderr
+        # (a config error exits before the script's own last line)
+        assert result.stderr.splitlines() == [
+            f"{cfg}:{line}: settings.source: needs portal-gateway[{extra}]"
+        ]
+
+
+def test_check_validates_a_stores_options_without_importing_its_driver(tmp_path: Path) -> None:
+    for extra, store in STORES.items():
+        cfg = tmp_path / f"{extra}.yaml"
+        cfg.write_text(config_text("http://127.0.0.1:8081", settings=store))
+        result = check_without("", cfg)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.splitlines() == ["drivers imported: []"]
+        cfg.write_text(config_text("http://127.0.0.1:8081", settings=store.split("\n")[0]))
+        result = check_without("", cfg)
+        assert result.returncode == 2
+        assert "required for" in result.stderr

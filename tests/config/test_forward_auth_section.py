@@ -9,7 +9,7 @@ import pytest
 
 from gateway.cli.main import main
 from gateway.config import UNAVAILABLE_MESSAGE as MESSAGE
-from gateway.config import Config, ConfigError, load_config, parse_config
+from gateway.config import Config, ConfigError, config_from_text, load_config
 from tests.conftest import PAGE, config_text
 
 BASE = config_text("http://127.0.0.1:8081")
@@ -17,7 +17,7 @@ BASE = config_text("http://127.0.0.1:8081")
 
 def parse(extra: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse_config(BASE + textwrap.dedent(extra), "cfg.yaml")
+        config_from_text(BASE + textwrap.dedent(extra), "cfg.yaml")
     return [str(i) for i in info.value.issues]
 
 
@@ -46,9 +46,9 @@ def test_an_unknown_proxy_is_an_error_with_a_did_you_mean() -> None:
 
 
 def test_the_proxy_is_recorded_and_unset_by_default() -> None:
-    assert parse_config(BASE, "cfg.yaml").forward_auth.proxy is None
+    assert config_from_text(BASE, "cfg.yaml").forward_auth.proxy is None
     extra = "forward_auth:\n  proxy: caddy\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
-    config = parse_config(BASE + extra, "cfg.yaml")
+    config = config_from_text(BASE + extra, "cfg.yaml")
     assert (config.forward_auth.proxy, ours(config)) == ("caddy", [])
 
 
@@ -80,11 +80,11 @@ def test_check_warns_when_the_page_cannot_ride_in_an_nginx_header(tmp_path: Path
     page.write_text(MESSAGE + "<!--" + "x" * 30_000 + "-->")
     text = config_text("http://127.0.0.1:8081").replace(str(PAGE), str(page))
     extra = "forward_auth:\n  proxy: nginx\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
-    config = parse_config(text + extra, "cfg.yaml")
+    config = config_from_text(text + extra, "cfg.yaml")
     assert ours(config) == [
         f"cfg.yaml:{line_of(text, 'unavailable_page:')}: customer_portal.unavailable_page: "
         f"warning: {len(page.read_bytes())} bytes: behind nginx the page travels in a header of the decision, and the "
         "example's proxy_buffer_size (32k) needs it under 24576 bytes"
     ]
-    caddy = parse_config(text + extra.replace("nginx", "caddy"), "cfg.yaml")
+    caddy = config_from_text(text + extra.replace("nginx", "caddy"), "cfg.yaml")
     assert ours(caddy) == []

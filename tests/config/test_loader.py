@@ -7,7 +7,14 @@ import textwrap
 
 import pytest
 
-from gateway.config import ConfigError, load_config, parse_config
+from gateway.config import (
+    UNAVAILABLE_MESSAGE,
+    ConfigError,
+    config_from_text,
+    load_config,
+    parse_config,
+)
+from gateway.settings import SOURCES
 from tests.conftest import ENABLED_STORE, PAGE, config_text
 
 GOOD = config_text("http://127.0.0.1:8081")
@@ -15,19 +22,19 @@ GOOD = config_text("http://127.0.0.1:8081")
 
 def errors_of(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        parse_config(textwrap.dedent(text), "cfg.yaml")
+        config_from_text(textwrap.dedent(text), "cfg.yaml", SOURCES)
     return [str(i) for i in info.value.issues]
 
 
 def test_the_shipped_example_config_is_valid() -> None:
-    config = load_config("config/gateway.yaml")
+    config = load_config("config/gateway.yaml", SOURCES)
     assert [r.name for r in config.routes] == ["public", "assets", "office", "customer"]
     assert config.settings.ttl == 2.0
     assert config.settings.timeout == 1.0
 
 
 def test_good_config_parses_every_section() -> None:
-    config = parse_config(GOOD, "cfg.yaml")
+    config = config_from_text(GOOD, "cfg.yaml", SOURCES)
     assert config.upstreams["portal"].url == "http://127.0.0.1:8081"
     assert config.routes[0].segments == (("public",),)
     assert config.routes[2].segments == ((),)
@@ -218,7 +225,7 @@ def test_missing_file_is_a_config_error(tmp_path: object) -> None:
 
 
 def test_durations_and_sizes_accept_units() -> None:
-    config = parse_config(
+    config = config_from_text(
         GOOD.replace("  ttl: 2\n", '  ttl: "500ms"\n')
         + "proxy:\n  client_max_size: 512k\n  read_timeout: 2m\n",
         "cfg.yaml",
@@ -229,7 +236,7 @@ def test_durations_and_sizes_accept_units() -> None:
 
 
 def test_secrets_never_appear_in_repr() -> None:
-    config = parse_config(GOOD, "cfg.yaml")
+    config = config_from_text(GOOD, "cfg.yaml", SOURCES)
     assert "k" * 40 not in repr(config)
 
 
@@ -293,7 +300,7 @@ def test_admin_listen_on_the_listen_address_is_a_config_error(
 )
 def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
     text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
-    config = parse_config(text, "cfg.yaml")
+    config = config_from_text(text, "cfg.yaml", SOURCES)
     host, _, port = admin.rpartition(":")
     assert config.admin_listen == (host.strip("[]"), int(port))
 
@@ -343,7 +350,72 @@ def test_a_config_that_forgets_the_last_disable_on_restart_warns(
     settings: str, warning: str | None
 ) -> None:
     text = GOOD.replace(f"source: {ENABLED_STORE}\n  field: enabled", settings)
-    config = parse_config(text, "cfg.yaml")
+    config = config_from_text(text, "cfg.yaml", SOURCES)
     line = text.splitlines().index("settings:") + 1
     expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
     assert [str(w) for w in config.warnings] == expected
+
+
+# -- parse_config itself is pure: the page, the environment and the stores come as arguments --
+
+
+class Given:
+    """Resources from the test, so nothing is read from disk or the environment."""
+
+    def __init__(self, pages: dict[str | None, str], environ: dict[str, str]) -> None:
+        self.pages, self.environ, self.asked = pages, environ, list[str | None]()
+
+    def page(self, path: str | None) -> str | None:
+        self.asked.append(path)
+        if path not in self.pages:
+            raise FileNotFoundError(path)
+        return self.pages[path]
+
+    def env(self, name: str) -> str | None:
+        return self.environ.get(name)
+
+
+def test_parse_config_alone_reads_no_page_and_no_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORTAL_GATEWAY_SESSION_KEY", "e" * 40)
+    text = GOOD.replace(f"unavailable_page: {PAGE}", "unavailable_page: /nonexistent/page.html")
+    text = text.replace(f"  session_key: {'k' * 40}\n", "")
+    config = parse_config(text, "cfg.yaml")
+    assert config.customer_portal.unavailable_page == "/nonexistent/page.html"
+    assert config.customer_portal.unavailable_html == ""
+    assert config.customer_portal.session_key is None
+
+
+def test_parse_config_takes_the_page_and_the_key_from_its_resources() -> None:
+    html = f"<p>{UNAVAILABLE_MESSAGE}</p>"
+    given = Given({"/srv/page.html": html}, {"PORTAL_GATEWAY_SESSION_KEY": "e" * 40})
+    text = GOOD.replace(f"unavailable_page: {PAGE}", "unavailable_page: /srv/page.html")
+    text = text.replace(f"  session_key: {'k' * 40}\n", "")
+    config = parse_config(text, "cfg.yaml", given)
+    assert given.asked == ["/srv/page.html"]
+    assert config.customer_portal.unavailable_html == html
+    assert config.customer_portal.session_key == b"e" * 40
+    # Without the key, the packaged page is asked for (None).
+    packaged = Given({None: html}, {})
+    parse_config(text.replace("  unavailable_page: /srv/page.html\n", ""), "c.yaml", packaged)
+    assert packaged.asked == [None]
+
+
+def test_without_the_registry_a_stores_own_keys_are_kept_not_judged() -> None:
+    text = GOOD.replace("  field: enabled\n", "  feild: enabled\n  query: SELECT 1\n")
+    settings = parse_config(text, "cfg.yaml").settings
+    assert dict(settings.options) == {"feild": "enabled", "query": "SELECT 1"}
+    line = text.splitlines().index("  feild: enabled") + 1
+    assert settings.line("feild") == line
+    assert settings.line("source") == line - 1
+    assert settings.line(settings.HEADER) == text.splitlines().index("settings:") + 1
+    # Given the registry, the same text is judged in the same report as everything else.
+    text = text.replace("retry_after: 120", "retry_after: x")
+    retry = next(i for i, ln in enumerate(text.splitlines(), 1) if "retry_after" in ln)
+    assert errors_of(text) == [
+        f"cfg.yaml:{line - 1}: settings.field: required for file:// sources (e.g. enabled)",
+        f"cfg.yaml:{line}: settings.feild: unknown key (did you mean 'field'?)",
+        f"cfg.yaml:{line + 1}: settings.query: only used by sqlite/postgresql/mysql sources",
+        f"cfg.yaml:{retry}: customer_portal.retry_after: expected whole seconds, got 'x'",
+    ]

@@ -432,11 +432,13 @@ async def test_the_module_serves_until_sigterm(tmp_path: Path) -> None:
     assert (tmp_path / "d" / "portal.db").is_file()
 
 
-# -- static/unavailable.html: what customers get from the gateway while the portal is off ------
+# -- gateway/static/unavailable.html: what customers get from the gateway while the portal is off ------
 
 
 def test_the_unavailable_page_is_self_contained_and_accessible() -> None:
-    page = (Path(__file__).resolve().parents[2] / "static" / "unavailable.html").read_text()
+    page = (
+        Path(__file__).resolve().parents[2] / "gateway" / "static" / "unavailable.html"
+    ).read_text()
     assert "Our Customer Portal is currently unavailable. Please check back later." in page
     assert page.startswith('<!doctype html>\n<html lang="en">')
     for part in ('<meta name="viewport"', "<title>", "<h1>", "<main>", "prefers-color-scheme"):

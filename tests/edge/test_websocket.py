@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.config import parse_config
+from gateway.config import config_from_text
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
 from tests.conftest import GatewayTestServer, Handler, StartGateway, StartUpstream, config_text
@@ -84,7 +84,7 @@ async def test_a_disable_while_the_clients_101_is_sent_closes_with_1013_at_once(
 ) -> None:
     side = Side()
     up = await upstream({"/live": _ws_upstream(side, wait_before_101=False)})
-    config = parse_config(config_text(up.url), "test.yaml")
+    config = config_from_text(config_text(up.url), "test.yaml")
     source = MemorySource(True)
     poller = Poller(source, config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)

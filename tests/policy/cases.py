@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.config import Config, parse_config
+from gateway.config import Config, config_from_text
 from gateway.policy import Allow, Decision, Deny
 from gateway.policy.stamps import Stamp, StampCodec
 from tests.conftest import SESSION_KEY, config_text
@@ -51,7 +51,7 @@ SHARED = "  shared_session_cookies: [sessionid]\n"
 
 def table_config(upstream_url: str = "http://127.0.0.1:1", extra: str = "") -> Config:
     text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=SHARED)
-    return parse_config(text, "table.yaml")
+    return config_from_text(text, "table.yaml")
 
 
 def stamp_value(bound: dict[str, tuple[str, float]], issued_at: float | None = None) -> str:

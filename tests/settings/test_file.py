@@ -12,7 +12,7 @@ from gateway.settings.file import file_path
 
 
 async def read(source: str, field: str = "enabled") -> Reading:
-    made = make_source(SettingsConfig(source=source, field=field))
+    made = make_source(SettingsConfig(source=source, options={"field": field}))
     try:
         return await made.read()
     finally:
@@ -97,7 +97,8 @@ async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
     (tmp_path / name).write_text(body)
     made = make_source(
         SettingsConfig(
-            source=f"file://{tmp_path / name}", field="enabled", changed_at_field="changed_at"
+            source=f"file://{tmp_path / name}",
+            options={"field": "enabled", "changed_at_field": "changed_at"},
         )
     )
     with pytest.raises(SettingsUnavailable, match=rf": change time .*{why}$"):

@@ -22,7 +22,7 @@ async def serve(aiohttp_server: ServerFactory, handler: Any) -> str:
 
 
 async def read(url: str, **options: Any) -> Reading:
-    source = make_source(SettingsConfig(source=url, **{"field": "enabled", **options}))
+    source = make_source(SettingsConfig(source=url, options={"field": "enabled", **options}))
     try:
         return await source.read()
     finally:
@@ -152,7 +152,7 @@ async def test_one_session_for_every_read_and_no_cookies_kept(
         return response
 
     url = await serve(aiohttp_server, handle)
-    source = make_source(SettingsConfig(source=url, field="enabled"))
+    source = make_source(SettingsConfig(source=url, options={"field": "enabled"}))
     try:
         for _ in range(3):
             assert (await source.read()).enabled
@@ -163,7 +163,9 @@ async def test_one_session_for_every_read_and_no_cookies_kept(
 
 async def test_the_password_is_masked_in_the_description_and_errors() -> None:
     source = make_source(
-        SettingsConfig(source="http://ops:s3cret@127.0.0.1:1/s", field="enabled", timeout=1.0)
+        SettingsConfig(
+            source="http://ops:s3cret@127.0.0.1:1/s", options={"field": "enabled"}, timeout=1.0
+        )
     )
     try:
         assert source.description == "http://ops:***@127.0.0.1:1/s"

@@ -405,7 +405,9 @@ async def test_transitions_and_errors_are_logged_without_the_password(
     ]
     assert all(r.name == "gateway.settings" for r in transitions)
 
-    cfg = SettingsConfig(source="http://ops:s3cret@127.0.0.1:1/s", field="enabled", timeout=1.0)
+    cfg = SettingsConfig(
+        source="http://ops:s3cret@127.0.0.1:1/s", options={"field": "enabled"}, timeout=1.0
+    )
 
     http = Poller(make_source(cfg), cfg, jitter=lambda ttl: 0.0)
     try:
@@ -477,7 +479,8 @@ async def test_a_store_without_a_change_time_warns_once_that_a_restart_forgets(
     # redis:// may or may not hold `<key>:changed_at`: only the first read can tell.
     cfg: dict[str, Any] = {"state_file": str(tmp_path / "s.json")} if state_file else {}
     poller = Poller(
-        MemorySource(True, changed_at), SettingsConfig(source="redis://cache/0", key="k", **cfg)
+        MemorySource(True, changed_at),
+        SettingsConfig(source="redis://cache/0", options={"key": "k"}, **cfg),
     )
     for _ in range(3):
         await poller.refresh()

@@ -35,7 +35,7 @@ async def key(client: aioredis.Redis) -> AsyncIterator[str]:
 
 
 async def read(key: str) -> Reading:
-    source = make_source(SettingsConfig(source=REDIS_URL, key=key))
+    source = make_source(SettingsConfig(source=REDIS_URL, options={"key": key}))
     try:
         return await source.read()
     finally:
@@ -109,7 +109,7 @@ async def test_a_key_of_the_wrong_type_is_a_read_error(client: aioredis.Redis, k
 
 async def test_a_wrong_password_is_masked(key: str) -> None:
     url = REDIS_URL.replace("redis://", "redis://:s3cret@", 1)
-    source = make_source(SettingsConfig(source=url, key=key))
+    source = make_source(SettingsConfig(source=url, options={"key": key}))
     try:
         assert "s3cret" not in source.description
         with pytest.raises(SettingsUnavailable) as info:

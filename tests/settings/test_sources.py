@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.config import SettingsConfig
+from gateway.config import SettingsConfig, yaml_keys
 from gateway.settings import Reading, SettingsUnavailable, make_source
 from gateway.settings.poller import Poller
 from gateway.settings.sql import engine_url
@@ -23,6 +23,13 @@ from tests.conftest import ServerFactory
 from tests.services import MYSQL_URL, PG_URL, REDIS_URL, require
 
 CHANGED = 1_700_000_123.0
+
+
+def settings(options: dict[str, Any], overrides: dict[str, Any]) -> SettingsConfig:
+    """A store's settings: the common keys as fields, the store's own keys as its options."""
+    merged = {**options, **overrides}
+    common = {k: merged.pop(k) for k in list(merged) if k in yaml_keys(SettingsConfig)}
+    return SettingsConfig(**common, options=merged)
 
 
 class Store:
@@ -62,7 +69,7 @@ class HttpStore(Store):
             "field": "portal.enabled",
             "changed_at_field": "portal.changed_at",
         }
-        return SettingsConfig(**{**options, **overrides})
+        return settings(options, overrides)
 
 
 class FileStore(Store):
@@ -85,7 +92,7 @@ class FileStore(Store):
             "field": "enabled",
             "changed_at_field": "changed_at",
         }
-        return SettingsConfig(**{**options, **overrides})
+        return settings(options, overrides)
 
 
 class SqlStore(Store):
@@ -121,7 +128,7 @@ class SqlStore(Store):
             "source": self.url,
             "query": f"SELECT enabled, changed_at FROM {self.table} WHERE id = 1",
         }
-        return SettingsConfig(**{**options, **overrides})
+        return settings(options, overrides)
 
     async def close(self) -> None:
         async with self.engine.begin() as conn:
@@ -143,7 +150,7 @@ class RedisStore(Store):
             await self.client.set(f"{self.key}:changed_at", str(changed_at))
 
     def config(self, **overrides: Any) -> SettingsConfig:
-        return SettingsConfig(**{"source": self.url, "key": self.key, **overrides})
+        return settings({"source": self.url, "key": self.key}, overrides)
 
     async def close(self) -> None:
         await self.client.delete(self.key, f"{self.key}:changed_at")

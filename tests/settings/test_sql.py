@@ -44,7 +44,7 @@ async def test_sqlite_no_row_is_an_error(tmp_path: Path) -> None:
     db = tmp_path / "empty.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE s (enabled INTEGER)")
-    cfg = SettingsConfig(source=f"sqlite:///{db}", query="SELECT enabled FROM s")
+    cfg = SettingsConfig(source=f"sqlite:///{db}", options={"query": "SELECT enabled FROM s"})
     with pytest.raises(SettingsUnavailable, match=r"^sqlite:///.*: the query returned no row$"):
         await read(cfg)
 
@@ -56,12 +56,16 @@ async def test_sqlite_relative_path_and_a_naive_timestamp_as_utc(
     with sqlite3.connect(tmp_path / "portal.db") as conn:
         conn.execute("CREATE TABLE s (enabled TEXT, changed_at TIMESTAMP)")
         conn.execute("INSERT INTO s VALUES ('yes', '2023-11-14 22:13:20')")
-    cfg = SettingsConfig(source="sqlite:///portal.db", query="SELECT enabled, changed_at FROM s")
+    cfg = SettingsConfig(
+        source="sqlite:///portal.db", options={"query": "SELECT enabled, changed_at FROM s"}
+    )
     assert await read(cfg) == Reading(True, 1_700_000_000.0)
 
 
 async def test_a_broken_query_is_a_read_error(tmp_path: Path) -> None:
-    cfg = SettingsConfig(source=f"sqlite:///{tmp_path}/x.db", query="SELECT enabled FROM nowhere")
+    cfg = SettingsConfig(
+        source=f"sqlite:///{tmp_path}/x.db", options={"query": "SELECT enabled FROM nowhere"}
+    )
     with pytest.raises(SettingsUnavailable, match="no such table: nowhere"):
         await read(cfg)
 
@@ -78,7 +82,9 @@ async def test_a_broken_query_is_a_read_error(tmp_path: Path) -> None:
 async def test_sqlite_change_times_that_cannot_date_a_disable_are_read_errors(
     tmp_path: Path, column: str, why: str
 ) -> None:
-    cfg = SettingsConfig(source=f"sqlite:///{tmp_path}/x.db", query=f"SELECT 0, {column}")
+    cfg = SettingsConfig(
+        source=f"sqlite:///{tmp_path}/x.db", options={"query": f"SELECT 0, {column}"}
+    )
     with pytest.raises(SettingsUnavailable, match=rf"^sqlite:///.*: change time .*{why}$"):
         await read(cfg)
 
@@ -100,7 +106,7 @@ async def test_server_change_times_that_cannot_date_a_disable_are_read_errors(
     kind: str, column: str, why: str
 ) -> None:
     url = require("PostgreSQL", PG_URL) if kind == "postgresql" else require("MariaDB", MYSQL_URL)
-    cfg = SettingsConfig(source=url, query=f"SELECT false, {column}")
+    cfg = SettingsConfig(source=url, options={"query": f"SELECT false, {column}"})
     with pytest.raises(SettingsUnavailable, match=rf": change time .*{re.escape(why)}"):
         await read(cfg)
 
@@ -131,7 +137,7 @@ async def test_timestamp_and_decimal_epoch_change_times(server_url: str) -> None
             else "TIMESTAMPDIFF(MICROSECOND, '1970-01-01', at) / 1000000"
         )
         for query in (f"SELECT enabled, at FROM {table}", f"SELECT enabled, {epoch} FROM {table}"):
-            cfg = SettingsConfig(source=server_url, query=query)
+            cfg = SettingsConfig(source=server_url, options={"query": query})
             assert await read(cfg) == Reading(True, 1_700_000_000.5), query
     finally:
         async with engine.begin() as conn:
@@ -158,7 +164,7 @@ async def test_reads_recover_after_hanging_queries_and_the_pool_does_not_leak(
     else:
         query = f"SELECT 'on' FROM (SELECT SLEEP(IF(IS_FREE_LOCK('{lock_name}'), 0, 3))) AS s"
         take, free = f"SELECT GET_LOCK('{lock_name}', 1)", f"SELECT RELEASE_LOCK('{lock_name}')"
-    cfg = SettingsConfig(source=server_url, query=query, timeout=0.3)
+    cfg = SettingsConfig(source=server_url, options={"query": query}, timeout=0.3)
     holder = create_async_engine(engine_url(server_url))
     poller = Poller(make_source(cfg), cfg, jitter=lambda t: 0.0)
     try:

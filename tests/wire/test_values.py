@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, parse_config
+from gateway.config import ConfigError, config_from_text
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
 from gateway.wire.values import mask_secrets, mask_url, url_secrets
@@ -35,7 +35,7 @@ async def test_no_password_in_any_repr_nor_in_the_log_of_a_failing_read(
     kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    config = parse_config(config_text(UPSTREAM, settings=SOURCES[kind]), "test.yaml")
+    config = config_from_text(config_text(UPSTREAM, settings=SOURCES[kind]), "test.yaml")
     assert mask_url(config.settings.source) != config.settings.source  # a secret to hide
     shown = [repr(config), str(config), repr(config.settings), str(config.settings)]
     shown += [repr(config.upstreams), repr(config.customer_portal), repr(config.proxy)]
@@ -64,7 +64,7 @@ def test_check_output_masks_every_password(tmp_path: Path) -> None:
 def test_a_bad_upstream_url_is_reported_without_its_password() -> None:
     text = config_text("ftp://u:ftp-Secr3t@files.example")
     with pytest.raises(ConfigError) as info:
-        parse_config(text, "test.yaml")
+        config_from_text(text, "test.yaml")
     assert "ftp-Secr3t" not in str(info.value)
     assert "got 'ftp://u:***@files.example'" in str(info.value)
 
@@ -74,7 +74,7 @@ def test_a_session_key_of_the_wrong_type_is_not_quoted() -> None:
         f"session_key: {SESSION_KEY}", "session_key: 123456789012345678901234567890123"
     )
     with pytest.raises(ConfigError) as info:
-        parse_config(text, "test.yaml")
+        config_from_text(text, "test.yaml")
     assert [i.message for i in info.value.issues] == [
         "expected a secret string (the value is not shown)"
     ]

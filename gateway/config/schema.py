@@ -1,0 +1,234 @@
+"""The config's frozen records, and the YAML keys each one accepts.
+
+The records are the schema: a section's allowed keys are its dataclass fields (`yaml_keys`),
+so adding a key is one field here, one parse line in the loader, and one README row (a test
+holds the README's table against `yaml_keys`). A field whose value the loader computes rather
+than reads has `metadata=DERIVED`; a field read from other keys names them with `keys()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from gateway.config.yamlnodes import ConfigIssue
+from gateway.wire.values import mask_url, safe_repr
+
+UNAVAILABLE_MESSAGE = "Our Customer Portal is currently unavailable. Please check back later."
+
+# The proxies forward-auth knows the header families of (gateway/policy/forward_auth.py).
+Proxy = Literal["nginx", "traefik", "caddy", "envoy"]
+PROXIES: tuple[Proxy, ...] = ("nginx", "traefik", "caddy", "envoy")
+
+Portal = Literal["customer", "office", "public"]
+PORTALS: tuple[Portal, ...] = ("customer", "office", "public")
+
+_KEYS = "gateway.config.keys"
+
+
+def keys(*names: str) -> dict[str, tuple[str, ...]]:
+    """Field metadata: read from these YAML keys (an alias such as `session_key_env`, or
+    `listen` for both halves of an address); none for a field the loader computes."""
+    return {_KEYS: names}
+
+
+DERIVED = keys()  # computed by the loader: no YAML key of its own
+
+
+def yaml_keys(record: type[Any]) -> tuple[str, ...]:
+    """The keys a section accepts, in field order: the record's fields, renamed or left out
+    as their metadata says."""
+    out: list[str] = []
+    for item in dataclasses.fields(record):
+        for name in item.metadata.get(_KEYS, (item.name,)):
+            if name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+@dataclass(frozen=True, repr=False)
+class Upstream:
+    """A named origin the gateway forwards to (scheme, host and port; no path)."""
+
+    name: str
+    url: str  # may carry user:password for the upstream: masked in repr
+
+    def __repr__(self) -> str:
+        return safe_repr(self, url=mask_url)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One entry of `routes:`; first match wins."""
+
+    name: str
+    paths: tuple[str, ...]
+    upstream: str
+    portal: Portal
+    hosts: tuple[str, ...] = ()
+    methods: frozenset[str] | None = None
+    # Decoded segments of each path, computed once so matching never re-parses config.
+    segments: tuple[tuple[str, ...], ...] = field(metadata=DERIVED, default=())
+
+
+@dataclass(frozen=True, repr=False)
+class SettingsConfig:
+    """Where staff's "Enable Customer Portal" lives and how it is polled.
+
+    The keys here are common to every store. The rest of `settings:` (`field`, `query`,
+    `key`, ...) belongs to the store the `source` scheme names: the config layer keeps those
+    keys as they were written in `options`, with their lines, and the settings registry (which
+    sits above config) declares, checks and reads them (gateway/settings/__init__.py).
+
+    `source` may hold a database or Redis password: `repr` (and so every log line or error
+    that shows this record) masks it.
+    """
+
+    source: str
+    ttl: float = 2.0
+    timeout: float = 1.5
+    on_error: Literal["last-known", "enabled", "disabled"] = "last-known"
+    cold_start: Literal["disabled", "enabled"] = "disabled"
+    max_stale: float | None = None
+    state_file: str | None = None
+    options: Mapping[str, object] = field(metadata=DERIVED, default_factory=dict)
+    # Where each key was written, for the registry's located errors: an option's name, plus
+    # SECTION (the first key of the mapping), HEADER (the `settings:` line) and "source".
+    lines: Mapping[str, int] = field(
+        metadata=DERIVED, default_factory=dict, compare=False, repr=False
+    )
+
+    SECTION = "(section)"
+    HEADER = "(header)"
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, self.lines.get(self.SECTION, 1))
+
+    def __repr__(self) -> str:
+        return safe_repr(self, source=mask_url)
+
+
+@dataclass(frozen=True)
+class CustomerPortalConfig:
+    """What customers see and which of their cookies are sessions."""
+
+    session_cookies: tuple[str, ...] = ("portal_session",)
+    # Used by staff and customers alike: never deleted in the browser, only withheld from
+    # customer routes while disabled or stale, so staff stay logged in to the Office Portal.
+    shared_session_cookies: tuple[str, ...] = ()
+    cookie_paths: tuple[str, ...] = ("/",)
+    cookie_domains: tuple[str, ...] = ()
+    # None: the page packaged with the gateway (gateway/static/unavailable.html).
+    unavailable_page: str | None = None
+    unavailable_html: str = field(metadata=DERIVED, default="", repr=False)
+    retry_after: int = 120
+    stamp_cookie: str = "portal_gateway_stamp"
+    session_key: bytes | None = field(
+        default=None, repr=False, metadata=keys("session_key", "session_key_env")
+    )
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """Forwarding knobs, named after their nginx counterparts where one exists."""
+
+    client_max_size: int = 10 * 1024 * 1024  # client_max_body_size
+    connect_timeout: float = 5.0  # proxy_connect_timeout
+    read_timeout: float = 60.0  # proxy_read_timeout
+    header_timeout: float = 30.0  # client_header_timeout
+    drain_delay: float = 0.0  # on SIGTERM: readiness 503, still accepting, for this long
+    drain_timeout: float = 30.0  # then in-flight requests get this long to finish
+    keepalive_timeout: float = 60.0  # upstream keepalive_timeout
+    pool_size: int = 1000
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    escaped_slashes: Literal["reject", "keep"] = "reject"
+    via: str = "portal-gateway"
+    server_header: str | None = None
+    emit_forwarded: bool = False
+    websocket_max_message: int = 4 * 1024 * 1024
+    max_field_size: int = 16384  # upstream response header line limit
+
+
+@dataclass(frozen=True)
+class ForwardAuthConfig:
+    """`/_gateway/decision`: which proxy in front asks, so only its header family is read."""
+
+    proxy: Proxy | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole, validated config file."""
+
+    file: str = field(metadata=DERIVED)
+    listen_host: str = field(metadata=keys("listen"))
+    listen_port: int = field(metadata=keys("listen"))
+    upstreams: dict[str, Upstream]
+    settings: SettingsConfig
+    routes: tuple[Route, ...]
+    customer_portal: CustomerPortalConfig
+    proxy: ProxyConfig = ProxyConfig()
+    admin_prefix: str = "/_gateway"
+    server_names: tuple[str, ...] = ()
+    # When set, the reserved endpoints answer only here, and this listener serves nothing else.
+    admin_listen: tuple[str, int] | None = None
+    forward_auth: ForwardAuthConfig = ForwardAuthConfig()
+    # Valid, but costly: `check` prints these and start-up logs them (`FILE:LINE: key: warning: ...`).
+    warnings: tuple[ConfigIssue, ...] = field(
+        metadata=DERIVED, default=(), compare=False, repr=False
+    )
+
+
+# The record behind each top-level section with keys of its own.
+SECTIONS: dict[str, type[Any]] = {
+    "settings": SettingsConfig,
+    "routes[]": Route,
+    "customer_portal": CustomerPortalConfig,
+    "proxy": ProxyConfig,
+    "forward_auth": ForwardAuthConfig,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A located problem a layer above config found in a section config kept raw."""
+
+    line: int
+    key: str
+    message: str
+    warning: bool = False
+
+
+class SourceCatalog(Protocol):
+    """What the settings registry tells the loader about a store's own options.
+
+    Config sits below settings and cannot import it, so the caller hands the registry in
+    (`gateway.settings.SOURCES`); without one, `SettingsConfig.options` is kept unchecked and
+    `make_source` checks it before it builds anything.
+    """
+
+    def check(self, settings: SettingsConfig) -> Sequence[Finding]: ...
+
+
+class Resources(Protocol):
+    """Everything the loader needs from outside the config text (see `resources.py`)."""
+
+    def page(self, path: str | None) -> str | None:
+        """The unavailable page's HTML (`None`: the packaged page); `None` when pages are not
+        read at all; OSError or UnicodeDecodeError when the file cannot be read."""
+        ...
+
+    def env(self, name: str) -> str | None: ...
+
+
+class Offline:
+    """No environment and no pages: `parse_config` on text alone (pages are not checked)."""
+
+    def page(self, path: str | None) -> str | None:
+        return None
+
+    def env(self, name: str) -> str | None:
+        return None

@@ -1,0 +1,82 @@
+"""The `settings`, `customer_portal` and `proxy` sections, parsed from text alone."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from gateway.config import ConfigError, ProxyConfig, parse_config
+from tests.conftest import config_text
+
+BASE = config_text("http://127.0.0.1:8081")
+
+
+def parse(text: str) -> object:
+    return parse_config(text, "s.yaml")
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "s.yaml")
+    return [f"{i.key}: {i.message}" for i in info.value.issues]
+
+
+def test_settings_common_keys_and_their_defaults() -> None:
+    settings = parse_config(BASE.replace("  ttl: 2\n", "  ttl: 1\n"), "s.yaml").settings
+    assert (settings.ttl, settings.timeout, settings.on_error, settings.cold_start) == (
+        1.0,
+        1.0,  # min(1.5, ttl)
+        "last-known",
+        "disabled",
+    )
+    assert dict(settings.options) == {"field": "enabled"}
+
+
+def test_settings_without_a_source() -> None:
+    assert errors_of(BASE.replace("settings:\n", "settings: {}\nold:\n")) == [
+        "settings.source: required (a URL)",
+        "old: unknown key",
+    ]
+    assert errors_of(BASE.replace("settings:\n", "old:\n")) == [
+        "settings.source: required",  # at line 1: there is no settings section to point at
+        "old: unknown key",
+    ]
+
+
+def test_customer_portal_cookie_names_paths_and_domains_are_checked() -> None:
+    text = BASE.replace(
+        "  retry_after: 120\n",
+        "  retry_after: 120\n  shared_session_cookies: ['a b']\n  cookie_paths: [x]\n"
+        "  cookie_domains: ['bad domain']\n  stamp_cookie: 'a;b'\n",
+    )
+    assert errors_of(text) == [
+        "customer_portal.shared_session_cookies[0]: expected a cookie name or pattern, got 'a b'",
+        "customer_portal.cookie_paths[0]: expected a cookie path (/), got 'x'",
+        "customer_portal.cookie_domains[0]: expected a domain, got 'bad domain'",
+        "customer_portal.stamp_cookie: expected a cookie name, got 'a;b'",
+    ]
+
+
+def test_proxy_defaults_and_values() -> None:
+    assert parse_config(BASE, "s.yaml").proxy == ProxyConfig()
+    proxy = parse_config(
+        BASE + "proxy:\n  trusted_proxies: [10.0.0.0/8, '::1']\n  via: edge-1\n"
+        "  escaped_slashes: keep\n  emit_forwarded: true\n  websocket_max_message: 1m\n",
+        "s.yaml",
+    ).proxy
+    assert proxy.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("::1"),
+    )
+    assert (proxy.via, proxy.escaped_slashes, proxy.emit_forwarded) == ("edge-1", "keep", True)
+    assert proxy.websocket_max_message == 1024 * 1024
+
+
+def test_proxy_errors() -> None:
+    text = BASE + "proxy:\n  trusted_proxies: [nowhere]\n  via: 'a b'\n  emit_forwarded: 1\n"
+    assert errors_of(text) == [
+        "proxy.trusted_proxies[0]: expected an IP or CIDR, got 'nowhere'",
+        "proxy.via: expected a token (letters, digits, . _ -), got 'a b'",
+        "proxy.emit_forwarded: expected true or false, got 1",
+    ]
