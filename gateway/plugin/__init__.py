@@ -66,6 +66,9 @@ def setup(
     async def settings_poller(app: web.Application) -> AsyncIterator[None]:
         unsubscribe = poller.state.subscribe(gate.on_portal_change)
         await poller.start()
+        # No load balancer asks this app's readiness: it serves once the store has answered
+        # (or failed, or timed out, and the cold-start policy applies), never on a guess.
+        await poller.wait_ready()
         yield
         unsubscribe()
         await poller.stop()
