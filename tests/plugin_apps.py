@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -58,8 +59,8 @@ async def start_plugin_app(
     """Serve an app whose catch-all handler records the request; `routes` add handlers by
     path prefix (they are recorded too). The portal starts enabled."""
     source = MemorySource(True)
-    kwargs = {} if wall is None else {"wall": wall}
-    poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, **kwargs)
+    clock = wall or time.time
+    poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=clock)
     app = web.Application()
     box: list[PluginApp] = []
 
@@ -73,7 +74,7 @@ async def start_plugin_app(
         return web.Response(text=f"app saw {request.method} {request.raw_path}")
 
     app.router.add_route("*", "/{tail:.*}", handle)
-    gate = plugin.setup(app, config, poller=poller, **kwargs)
+    gate = plugin.setup(app, config, poller=poller, wall=clock)
     server = await aiohttp_server(app)
     await poller.wait_ready()
     box.append(PluginApp(server, gate, source, poller))

@@ -61,12 +61,13 @@ async def _get(app: PluginApp, path: str, cookie: str = "", **kw: str) -> aiohtt
     headers = {"Host": "portal.example.com", **kw}
     if cookie:
         headers["Cookie"] = cookie
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        async with session.get(
-            f"http://127.0.0.1:{app.port}{path}", headers=headers, allow_redirects=False
-        ) as response:
-            await response.read()
-            return response
+    url = f"http://127.0.0.1:{app.port}{path}"
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session,
+        session.get(url, headers=headers, allow_redirects=False) as response,
+    ):
+        await response.read()
+        return response
 
 
 @pytest.mark.parametrize("login", [_login, _redirecting_login, _streamed_login])
@@ -191,12 +192,13 @@ async def test_a_sub_application_is_gated_too(aiohttp_server: AiohttpServer) -> 
     app.add_subapp("/shop", sub)
     plugin.setup(app, table_config(), poller=None)
     server = await aiohttp_server(app)
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        async with session.get(
-            f"http://127.0.0.1:{server.port}/shop/page", headers={"Host": "portal.example.com"}
-        ) as response:
-            assert response.status == 200  # served only once the store has been read
-            assert STAMP in _set_cookies(response)
+    url = f"http://127.0.0.1:{server.port}/shop/page"
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session,
+        session.get(url, headers={"Host": "portal.example.com"}) as response,
+    ):
+        assert response.status == 200  # served only once the store has been read
+        assert STAMP in _set_cookies(response)
     assert seen == [""]
 
 
@@ -271,6 +273,36 @@ async def test_a_handler_that_may_change_state_finishes_but_its_answer_is_the_pa
     assert b"s-late" not in received  # the session the late answer set never goes out
 
 
+@pytest.mark.parametrize("late", ["raises", "streams"])
+async def test_a_late_answer_of_any_kind_becomes_the_page(
+    aiohttp_server: AiohttpServer, late: str
+) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def pay(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        entered.set()
+        await release.wait()
+        if late == "raises":
+            found = web.HTTPSeeOther("/receipt")
+            found.set_cookie("portal_session", "s-late")
+            raise found
+        response = web.StreamResponse()
+        await response.prepare(request)  # withdrawn: the middleware answers instead
+        await response.write(b"receipt")
+        return response
+
+    app = await _app(aiohttp_server, {"/pay": pay})
+    reply = asyncio.create_task(_send(app, "POST", "/pay", b"amount=5"))
+    await entered.wait()
+    await app.set_enabled(False)
+    release.set()
+    received = await reply
+    assert received.startswith(b"HTTP/1.1 503 ")
+    assert b"receipt" not in received
+    assert b"s-late" not in received
+
+
 def _streamer(started: asyncio.Event, stop: asyncio.Event, outcome: list[str]) -> Handler:
     async def stream(request: web.Request) -> web.StreamResponse:
         await request.read()
@@ -293,7 +325,7 @@ def _streamer(started: asyncio.Event, stop: asyncio.Event, outcome: list[str]) -
 
 
 async def test_a_stream_is_cut_at_the_switch(aiohttp_server: AiohttpServer) -> None:
-    started, stop, outcome = asyncio.Event(), asyncio.Event(), []
+    started, stop, outcome = asyncio.Event(), asyncio.Event(), list[str]()
     app = await _app(aiohttp_server, {"/events": _streamer(started, stop, outcome)})
     reply = asyncio.create_task(_send(app, "GET", "/events"))
     await started.wait()
@@ -308,7 +340,7 @@ async def test_a_stream_is_cut_at_the_switch(aiohttp_server: AiohttpServer) -> N
 async def test_a_committed_stream_gets_read_timeout_to_finish(
     aiohttp_server: AiohttpServer,
 ) -> None:
-    started, stop, outcome = asyncio.Event(), asyncio.Event(), []
+    started, stop, outcome = asyncio.Event(), asyncio.Event(), list[str]()
     app = await _app(
         aiohttp_server,
         {"/export": _streamer(started, stop, outcome)},
@@ -328,7 +360,7 @@ async def test_a_committed_stream_gets_read_timeout_to_finish(
 async def test_a_committed_stream_past_read_timeout_is_cut(
     aiohttp_server: AiohttpServer,
 ) -> None:
-    started, stop, outcome = asyncio.Event(), asyncio.Event(), []
+    started, stop, outcome = asyncio.Event(), asyncio.Event(), list[str]()
     app = await _app(
         aiohttp_server,
         {"/export": _streamer(started, stop, outcome)},
@@ -356,18 +388,19 @@ async def test_a_websocket_is_closed_with_1013(aiohttp_server: AiohttpServer) ->
         return ws
 
     app = await _app(aiohttp_server, {"/live": socket})
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        async with session.ws_connect(
-            f"http://127.0.0.1:{app.port}/live", headers={"Host": "portal.example.com"}
-        ) as ws:
-            await opened.wait()
-            await ws.send_str("hi")
-            assert (await ws.receive_str()) == "echo hi"
-            await app.set_enabled(False)
-            message = await ws.receive()
-            assert message.type is aiohttp.WSMsgType.CLOSE
-            assert message.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
-            assert message.extra == "customer portal disabled"
+    url = f"http://127.0.0.1:{app.port}/live"
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session,
+        session.ws_connect(url, headers={"Host": "portal.example.com"}) as ws,
+    ):
+        await opened.wait()
+        await ws.send_str("hi")
+        assert (await ws.receive_str()) == "echo hi"
+        await app.set_enabled(False)
+        message = await ws.receive()
+        assert message.type is aiohttp.WSMsgType.CLOSE
+        assert message.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
+        assert message.extra == "customer portal disabled"
     await asyncio.sleep(0.05)
     assert ended == ["returned"]
 
