@@ -70,6 +70,7 @@ class Answer:
     allow: Allow
     live: Live | None
     response: web.StreamResponse | None = None  # a customer answer its handler started
+    replaced: bool = False  # the gate answered instead of the handler: nothing to stamp
 
 
 class Withdrawn(Exception):
@@ -168,18 +169,19 @@ class PluginGate:
                 raise
             if answer.response is not None:
                 return answer.response  # started: its connection is aborted already
-            return self._unavailable(facts)
+            return self._unavailable(facts, answer)
         except (web.HTTPException, Withdrawn):
             if live.cut:
-                return self._unavailable(facts)
+                return self._unavailable(facts, answer)
             raise
         if live.cut and not response.prepared:
             # The portal turned off while the handler ran: from the switch on, customers see
             # the gate's answer, whatever the handler had decided.
-            return self._unavailable(facts)
+            return self._unavailable(facts, answer)
         return response
 
-    def _unavailable(self, facts: RequestFacts) -> web.Response:
+    def _unavailable(self, facts: RequestFacts, answer: Answer) -> web.Response:
+        answer.replaced = True
         runtime = self.runtime
         last = self.state().last_disabled_at
         denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
@@ -190,7 +192,7 @@ class PluginGate:
     # -- response phase --------------------------------------------------------------------
     def prepared(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
         answer = request.get(ANSWER)
-        if answer is None:
+        if answer is None or answer.replaced:
             return
         allow, live = answer.allow, answer.live
         lines = response.headers.getall(hdrs.SET_COOKIE, [])

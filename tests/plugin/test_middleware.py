@@ -251,7 +251,11 @@ async def test_a_safe_handler_still_running_is_cancelled_and_answers_the_page(
     received = await reply
     assert received.startswith(b"HTTP/1.1 503 ")
     assert held.outcome == "cancelled"
-    assert b"Max-Age=0" in received.split(b"portal_session=", 1)[1].split(b"\r\n")[0]
+    head = received.split(b"\r\n\r\n", 1)[0].decode()
+    cookies = [line for line in head.split("\r\n") if line.startswith("Set-Cookie:")]
+    assert cookies == [
+        "Set-Cookie: portal_session=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/"
+    ]
     assert len(app.gate.inflight) == 0
 
 
