@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from tests import edge_proxies
-from tests.conftest import StartUpstream
 from tests.behaviour.test_forward_auth_proxies import PROXIES, FrontEnd, browser, jar, stack
+from tests.conftest import StartUpstream
 
 OFFICE_BY_HOST = "paths: [/]\n    hosts: [office.example.com]"
 
