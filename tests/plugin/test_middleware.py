@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import aiohttp_session
 import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
@@ -19,6 +20,8 @@ from gateway import plugin
 from gateway.config import ConfigError, parse_config
 from gateway.policy import Decision, Gate, GateState, RequestFacts
 from gateway.policy.runtime import Runtime
+from gateway.settings.poller import Poller
+from gateway.testing import MemorySource
 from tests.conftest import SESSION_KEY, config_text
 from tests.plugin_apps import Handler, PluginApp, start_plugin_app
 from tests.policy.cases import EXTRA, ROUTES, SHARED, table_config
@@ -422,3 +425,47 @@ async def test_an_office_handler_running_at_the_switch_is_untouched(
     assert received.startswith(b"HTTP/1.1 200 ")
     assert b"office answer" in received
     assert held.outcome == "finished"
+
+
+# aiohttp-session 2.12 stores its state under str keys, which aiohttp 3.14 warns about.
+@pytest.mark.filterwarnings("ignore:It is recommended to use web.RequestKey")
+async def test_the_apps_session_middleware_sees_the_cookie_the_gate_leaves(
+    aiohttp_server: AiohttpServer,
+) -> None:
+    # aiohttp-session, added before setup(): it runs inside the gate, so a stale session never
+    # loads, and the cookie it sets on login is stamped like a handler's own.
+    storage = aiohttp_session.SimpleCookieStorage(cookie_name="portal_session")
+    app = web.Application(middlewares=[aiohttp_session.session_middleware(storage)])
+
+    async def login(request: web.Request) -> web.StreamResponse:
+        session = await aiohttp_session.new_session(request)
+        session["user"] = "ana"
+        return web.Response(text="welcome")
+
+    async def home(request: web.Request) -> web.StreamResponse:
+        session = await aiohttp_session.get_session(request)
+        return web.Response(text=f"user={session.get('user')}")
+
+    app.router.add_get("/login", login)
+    app.router.add_get("/home", home)
+    source = MemorySource(True)
+    config = table_config()
+    poller = Poller(source, config.settings, jitter=lambda ttl: 0.0)
+    plugin.setup(app, config, poller=poller)
+    server = await aiohttp_server(app)
+    base = f"http://127.0.0.1:{server.port}"
+    host = {"Host": "portal.example.com"}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(f"{base}/login", headers=host) as resp:
+            assert STAMP in _set_cookies(resp)
+        async with browser.get(f"{base}/home", headers=host) as resp:
+            assert await resp.text() == "user=ana"
+        kept = "; ".join(f"{c.key}={c.value}" for c in browser.cookie_jar)
+        for enabled in (False, True):
+            source.set(enabled)
+            await poller.refresh()
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as replay,
+        replay.get(f"{base}/home", headers={**host, "Cookie": kept}) as resp,
+    ):
+        assert await resp.text() == "user=None"
