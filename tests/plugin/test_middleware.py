@@ -435,7 +435,14 @@ async def test_the_apps_session_middleware_sees_the_cookie_the_gate_leaves(
     # aiohttp-session, added before setup(): it runs inside the gate, so a stale session never
     # loads, and the cookie it sets on login is stamped like a handler's own.
     storage = aiohttp_session.SimpleCookieStorage(cookie_name="portal_session")
-    app = web.Application(middlewares=[aiohttp_session.session_middleware(storage)])
+    eager: list[str] = []  # what an app middleware that reads cookies itself saw
+
+    @web.middleware
+    async def reads_cookies(request: web.Request, handler: Handler) -> web.StreamResponse:
+        eager.append(request.headers.get("Cookie", ""))
+        return await handler(request)
+
+    app = web.Application(middlewares=[reads_cookies, aiohttp_session.session_middleware(storage)])
 
     async def login(request: web.Request) -> web.StreamResponse:
         session = await aiohttp_session.new_session(request)
@@ -469,3 +476,5 @@ async def test_the_apps_session_middleware_sees_the_cookie_the_gate_leaves(
         replay.get(f"{base}/home", headers={**host, "Cookie": kept}) as resp,
     ):
         assert await resp.text() == "user=None"
+    assert "portal_session" in eager[1]
+    assert "portal_session" not in eager[-1]
