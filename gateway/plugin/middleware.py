@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import WSCloseCode, hdrs, web
@@ -25,6 +25,7 @@ from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
 from gateway.policy.pages import Page, deny_page, error_page, unavailable_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
+from gateway.wire.headers import IPNetwork, client_ip, is_trusted
 
 log = logging.getLogger("gateway.plugin")
 
@@ -38,22 +39,33 @@ def page_response(page: Page) -> web.Response:
     return response
 
 
-def plugin_facts(request: web.BaseRequest, started_at: float) -> RequestFacts:
-    """The request as the app's handlers will read it (aiohttp's decoded headers)."""
+def plugin_facts(
+    request: web.BaseRequest, started_at: float, trusted: Sequence[IPNetwork] = ()
+) -> RequestFacts:
+    """The request as the app's handlers will read it (aiohttp's decoded headers).
+
+    Behind a proxy in `proxy.trusted_proxies` its X-Forwarded-For and X-Forwarded-Proto are
+    believed, as the proxy front end does: the gate runs before any forwarded-headers
+    middleware of the app's own, so it reads them itself.
+    """
     headers = request.headers
+    peer = request.remote or ""
     codings = tuple(
         t.strip().lower()
         for line in headers.getall(hdrs.TRANSFER_ENCODING, [])
         for t in line.split(",")
     )
+    forwarded_https = is_trusted(peer, trusted) and headers.getall(hdrs.X_FORWARDED_PROTO, [])[
+        :1
+    ] == ["https"]
     return RequestFacts(
         method=request.method,
         target=request.raw_path,
         host_lines=tuple(headers.getall(hdrs.HOST, [])),
         cookie_lines=tuple(headers.getall(hdrs.COOKIE, [])),
         accept=headers.get(hdrs.ACCEPT, ""),
-        client_ip=request.remote or "",
-        secure=request.secure,
+        client_ip=client_ip(peer, headers.getall(hdrs.X_FORWARDED_FOR, []), trusted),
+        secure=request.secure or forwarded_https,
         started_at=started_at,
         front_end="plugin",
         http_version=(request.version.major, request.version.minor),
@@ -112,7 +124,7 @@ class PluginGate:
     # -- request phase ---------------------------------------------------------------------
     async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         runtime = self.runtime
-        facts = plugin_facts(request, self.wall())
+        facts = plugin_facts(request, self.wall(), runtime.config.proxy.trusted_proxies)
         portal = runtime.config.customer_portal
         rid = uuid.uuid4().hex
         try:

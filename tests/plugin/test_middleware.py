@@ -478,3 +478,17 @@ async def test_the_apps_session_middleware_sees_the_cookie_the_gate_leaves(
         assert await resp.text() == "user=None"
     assert "portal_session" in eager[1]
     assert "portal_session" not in eager[-1]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "proto", "secure"),
+    [("[127.0.0.1/32]", "https", True), ("[]", "https", False), ("[127.0.0.1/32]", "http", False)],
+)
+async def test_a_trusted_proxys_https_makes_the_stamp_secure(
+    aiohttp_server: AiohttpServer, trusted: str, proto: str, secure: bool
+) -> None:
+    app = await _app(
+        aiohttp_server, {"/login": _login}, extra=f"proxy:\n  trusted_proxies: {trusted}\n"
+    )
+    answer = await _get(app, "/login", **{"X-Forwarded-Proto": proto})
+    assert ("; Secure" in _set_cookies(answer)[STAMP]) is secure
