@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FrontEnd = Literal["proxy", "forward_auth"]
+FrontEnd = Literal["proxy", "forward_auth", "plugin"]
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""The behaviour table through both real front ends: the proxy and /_gateway/decision.
+"""The behaviour table through the three real front ends: proxy, /_gateway/decision, plugin.
 
 Each case is sent over a real socket to a real gateway, once as a client of the proxy and once
-as a proxy in front would ask forward-auth about it (nginx's header family). Both must reach
-the same Decision (verdict, reason, cookies expired, cookies withheld); each front end's own
-translation (statuses, what reaches the upstream) is asserted beside it.
+as a proxy in front would ask forward-auth about it (nginx's header family), and once more to
+an aiohttp app with the gate plugged in (gateway.plugin). All must reach the same Decision
+(verdict, reason, cookies expired, cookies withheld); each front end's own translation
+(statuses, what reaches the upstream or the app's handler) is asserted beside it.
 """
 
 from __future__ import annotations
 
 import pytest
+from pytest_aiohttp import AiohttpServer
 
 from gateway.edge.handler import GATEWAY
 from gateway.policy import Decision, Gate, GateState, RequestFacts
@@ -21,7 +23,18 @@ from tests.conftest import (
     Upstream,
     raw_exchange,
 )
-from tests.policy.cases import CASES, DISABLED_AT, EXTRA, NOW, ROUTES, SHARED, Case, outcome
+from tests.plugin_apps import start_plugin_app
+from tests.policy.cases import (
+    CASES,
+    DISABLED_AT,
+    EXTRA,
+    NOW,
+    ROUTES,
+    SHARED,
+    Case,
+    outcome,
+    table_config,
+)
 
 FORWARD_AUTH = """\
 forward_auth:
@@ -142,4 +155,39 @@ async def test_the_forward_auth_front_end(
     assert outcome(decision) == (case.expect, case.reason, case.expired, case.withheld)
     verdict, _, status = case.expect.partition(" ")
     assert _status(reply) == (int(status) if verdict == "deny" else 204)
+    assert sorted(set(_set_cookie_names(reply))) == sorted(case.expired)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+async def test_the_plugin_front_end(aiohttp_server: AiohttpServer, case: Case) -> None:
+    config = table_config()
+    app = await start_plugin_app(aiohttp_server, config, wall=lambda: NOW)
+    gate = RecordingGate(config, SESSION_KEY.encode())
+    gate.decisions = []
+    app.gate.runtime = Runtime(config, gate)
+    if case.disabled_at is not None:
+        await app.set_enabled(False, changed_at=case.disabled_at)
+        await app.set_enabled(True, changed_at=case.disabled_at + 1)
+    if not case.enabled:
+        await app.set_enabled(False, changed_at=DISABLED_AT)
+    # The bytes a client of the proxy sends: the app's own server parses them alike.
+    reply = await raw_exchange(app.port, _proxy_request(case))
+    if "parser" in case.extra:
+        assert gate.decisions == []
+    else:
+        (decision,) = gate.decisions
+        assert outcome(decision) == (case.expect, case.reason, case.expired, case.withheld)
+    verdict, _, status = case.expect.partition(" ")
+    if verdict == "deny":
+        assert _status(reply) == int(status)
+        assert app.seen == []  # the app's handler never ran
+    else:
+        assert _status(reply) == 200
+        (seen,) = app.seen
+        assert seen.method == case.method
+        sent = seen.cookie()
+        for name in (*case.withheld, "portal_gateway_stamp"):
+            assert f"{name}=" not in sent
+        if case.cookie and not case.withheld:
+            assert sent == case.cookie  # nothing withheld: the app saw the client's cookies
     assert sorted(set(_set_cookie_names(reply))) == sorted(case.expired)

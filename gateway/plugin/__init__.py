@@ -1,0 +1,78 @@
+"""The gate as an aiohttp plugin: a portal that is itself an aiohttp app runs it in-process.
+
+    from gateway import plugin
+    plugin.setup(app, "gateway.yaml")   # or a Config from gateway.config.load_config
+
+The same YAML routes classify the app's own requests and the same `Decision` applies: the
+unavailable page, customers logged out, stale sessions withheld from the handlers, stamps on
+the answers, and the in-flight rules (gateway/plugin/inflight.py). The settings poller runs in
+the app's `cleanup_ctx`. Forwarding does not apply: `upstreams` and `routes[].upstream` are
+still required by the config schema (one file serves every front end) but are not read here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from gateway.config import Config, load_config
+from gateway.plugin.middleware import PLUGIN, PluginGate, gate_middleware, on_response_prepare
+from gateway.settings import SOURCES, make_source
+from gateway.settings.poller import Poller
+
+__all__ = ["PLUGIN", "PluginGate", "setup"]
+
+log = logging.getLogger("gateway.plugin")
+
+
+def _session_key(config: Config) -> bytes:
+    if config.customer_portal.session_key is not None:
+        return config.customer_portal.session_key
+    log.warning(
+        "no customer_portal.session_key (or PORTAL_GATEWAY_SESSION_KEY): using a random key; "
+        "session stamps will not survive a restart or agree across processes"
+    )
+    return secrets.token_bytes(32)
+
+
+def setup(
+    app: web.Application,
+    config: Config | str | os.PathLike[str],
+    *,
+    poller: Poller | None = None,
+    wall: Callable[[], float] = time.time,
+) -> PluginGate:
+    """Install the gate in `app`; `poller` and the wall clock may be injected (tests).
+
+    Call it after the app's own middlewares and `on_response_prepare` handlers are added:
+    the gate becomes the outermost middleware (so session middlewares see the Cookie header
+    it leaves) and sees the answer's Set-Cookie lines after the app's own handlers set them.
+    A path is read with `load_config`, which raises `ConfigError` (FILE:LINE: key: message).
+    """
+    if not isinstance(config, Config):
+        config = load_config(config, sources=SOURCES)
+    if poller is None:
+        poller = Poller(make_source(config.settings), config.settings)
+    gate = PluginGate(config, _session_key(config), poller, wall)
+    app[PLUGIN] = gate
+    app.middlewares.insert(0, gate_middleware)
+    app.on_response_prepare.append(on_response_prepare)
+
+    async def settings_poller(app: web.Application) -> AsyncIterator[None]:
+        unsubscribe = poller.state.subscribe(gate.on_portal_change)
+        await poller.start()
+        # No load balancer asks this app's readiness: it serves once the store has answered
+        # (or failed, or timed out, and the cold-start policy applies), never on a guess.
+        await poller.wait_ready()
+        yield
+        unsubscribe()
+        await poller.stop()
+        await gate.inflight.wait_closed()  # WebSocket closings a disable started
+
+    app.cleanup_ctx.append(settings_poller)
+    return gate

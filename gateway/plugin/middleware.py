@@ -1,0 +1,251 @@
+"""The gate in an aiohttp application: the app's own requests, the same routes, one Decision.
+
+`PluginGate.handle` is the outermost middleware: it builds `RequestFacts` from the request the
+app received, asks `Gate.decide`, and either answers a Deny itself (the app's handler never
+runs) or calls the handler with the Cookie header the decision left. The answer's Set-Cookie
+lines pass `Gate.respond()` in `on_response_prepare`, whoever prepared it (the handler for a
+stream or WebSocket, aiohttp for a returned response or a raised HTTPException).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import WSCloseCode, hdrs, web
+from aiohttp.typedefs import Handler
+from multidict import CIMultiDict
+
+from gateway.config import Config
+from gateway.plugin.inflight import InFlight, Live
+from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
+from gateway.policy.pages import Page, deny_page, error_page, unavailable_page
+from gateway.policy.runtime import Runtime
+from gateway.settings.poller import Poller
+from gateway.wire.headers import IPNetwork, client_ip, is_trusted
+
+log = logging.getLogger("gateway.plugin")
+
+
+def page_response(page: Page) -> web.Response:
+    response = web.Response(status=page.status, text=page.text, content_type=page.content_type)
+    for name, value in page.headers:
+        response.headers.add(name, value)
+    if page.close:
+        response.force_close()
+    return response
+
+
+def plugin_facts(
+    request: web.BaseRequest, started_at: float, trusted: Sequence[IPNetwork] = ()
+) -> RequestFacts:
+    """The request as the app's handlers will read it (aiohttp's decoded headers).
+
+    Behind a proxy in `proxy.trusted_proxies` its X-Forwarded-For and X-Forwarded-Proto are
+    believed, as the proxy front end does: the gate runs before any forwarded-headers
+    middleware of the app's own, so it reads them itself.
+    """
+    headers = request.headers
+    peer = request.remote or ""
+    codings = tuple(
+        t.strip().lower()
+        for line in headers.getall(hdrs.TRANSFER_ENCODING, [])
+        for t in line.split(",")
+    )
+    forwarded_https = is_trusted(peer, trusted) and headers.getall(hdrs.X_FORWARDED_PROTO, [])[
+        :1
+    ] == ["https"]
+    return RequestFacts(
+        method=request.method,
+        target=request.raw_path,
+        host_lines=tuple(headers.getall(hdrs.HOST, [])),
+        cookie_lines=tuple(headers.getall(hdrs.COOKIE, [])),
+        accept=headers.get(hdrs.ACCEPT, ""),
+        client_ip=client_ip(peer, headers.getall(hdrs.X_FORWARDED_FOR, []), trusted),
+        secure=request.secure or forwarded_https,
+        started_at=started_at,
+        front_end="plugin",
+        http_version=(request.version.major, request.version.minor),
+        transfer_codings=codings,
+        has_body=request.body_exists,
+    )
+
+
+@dataclass
+class Answer:
+    """What the answer to one allowed request needs when it is prepared."""
+
+    gate: Gate
+    allow: Allow
+    live: Live | None
+    response: web.StreamResponse | None = None  # a customer answer its handler started
+    replaced: bool = False  # the gate answered instead of the handler: nothing to stamp
+
+
+class Withdrawn(Exception):
+    """Raised from `prepare()`: the portal turned off before this answer's first byte."""
+
+
+ANSWER = web.RequestKey("portal_gateway_answer", Answer)
+
+
+class PluginGate:
+    """The gate for one application: the current config and gate, the poller, live requests."""
+
+    def __init__(
+        self, config: Config, session_key: bytes, poller: Poller, wall: Callable[[], float]
+    ) -> None:
+        self.session_key = session_key
+        self.runtime = Runtime(config, Gate(config, session_key))
+        self.poller = poller
+        self.wall = wall
+        self.inflight = InFlight()
+
+    @property
+    def config(self) -> Config:
+        return self.runtime.config
+
+    def state(self) -> GateState:
+        state = self.poller.state
+        return GateState(enabled=state.enabled, last_disabled_at=state.last_disabled_at)
+
+    def reload(self, config: Config) -> None:
+        """Routes, hosts and the portal's page and cookies of `config` apply to the next
+        request; the settings store and the session key keep their running values."""
+        self.runtime = Runtime(config, Gate(config, self.session_key))
+
+    def on_portal_change(self, enabled: bool) -> None:
+        if not enabled:
+            self.inflight.on_disable(grace=self.config.proxy.read_timeout)
+
+    # -- request phase ---------------------------------------------------------------------
+    async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        runtime = self.runtime
+        facts = plugin_facts(request, self.wall(), runtime.config.proxy.trusted_proxies)
+        portal = runtime.config.customer_portal
+        rid = uuid.uuid4().hex
+        try:
+            decision = runtime.gate.decide(facts, self.state())
+        except Exception:
+            # SECURITY: the decision failed; fail closed (the app's handler never runs).
+            log.exception("decision failed [request %s]", rid)
+            return page_response(error_page(500, rid, facts.accept, close=True))
+        if isinstance(decision, Deny):
+            if decision.reason.startswith("refused_"):
+                log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
+            return page_response(deny_page(decision, portal, rid, facts.accept))
+        live = None
+        if decision.route.portal == "customer":
+            # SECURITY: held from the decision (no await since) until the handler is done, so
+            # a disable reaches it in every phase (gateway/plugin/inflight.py).
+            live = self.inflight.register(request.method, request.body_exists)
+        answer = Answer(runtime.gate, decision, live)
+        # Before the clone below: a clone copies the request's state, so the answer is found
+        # whichever of the two requests the handler prepares its response with.
+        request[ANSWER] = answer
+        seen = request
+        if decision.cookie_edited:
+            # SECURITY: the app's handlers (and its own middlewares, which run inside this
+            # one) see neither stale sessions nor the gate's stamp.
+            headers = CIMultiDict(request.headers)
+            headers.popall(hdrs.COOKIE, None)
+            if decision.upstream_cookie is not None:
+                headers[hdrs.COOKIE] = decision.upstream_cookie
+            seen = request.clone(headers=headers)
+        if live is None:
+            return await handler(seen)
+        try:
+            return await self._run(seen, handler, answer, live, facts)
+        finally:
+            live.done()
+
+    async def _run(
+        self,
+        request: web.Request,
+        handler: Handler,
+        answer: Answer,
+        live: Live,
+        facts: RequestFacts,
+    ) -> web.StreamResponse:
+        # Its own task, so a disable can cancel exactly the handler (see inflight.py).
+        task: asyncio.Task[web.StreamResponse] = asyncio.ensure_future(handler(request))
+        live.task = task
+        try:
+            response = await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not live.cut or (current is not None and current.cancelling()):
+                raise
+            if answer.response is not None:
+                return answer.response  # started: its connection is aborted already
+            return self._unavailable(facts, answer)
+        except (web.HTTPException, Withdrawn):
+            if live.cut:
+                return self._unavailable(facts, answer)
+            raise
+        if live.cut and not response.prepared:
+            # The portal turned off while the handler ran: from the switch on, customers see
+            # the gate's answer, whatever the handler had decided.
+            return self._unavailable(facts, answer)
+        return response
+
+    def _unavailable(self, facts: RequestFacts, answer: Answer) -> web.Response:
+        answer.replaced = True
+        runtime = self.runtime
+        last = self.state().last_disabled_at
+        denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
+        cookies = denied.set_cookies if isinstance(denied, Deny) else ()
+        portal = runtime.config.customer_portal
+        return page_response(unavailable_page(portal, facts.accept, cookies, close=False))
+
+    # -- response phase --------------------------------------------------------------------
+    def prepared(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
+        answer = request.get(ANSWER)
+        if answer is None or answer.replaced:
+            return
+        allow, live = answer.allow, answer.live
+        lines = response.headers.getall(hdrs.SET_COOKIE, [])
+        if allow.stamp is not None:
+            keep, added = answer.gate.respond(allow.stamp, lines, self.state(), self.wall())
+        else:
+            keep, added = list(lines), list(allow.set_cookies)
+        if keep != lines or added:
+            response.headers.popall(hdrs.SET_COOKIE, None)
+            for line in (*keep, *added):
+                response.headers.add(hdrs.SET_COOKIE, line)
+        if live is None or live.finished:
+            return  # answered by aiohttp after the handler returned: nothing more to cut
+        websocket = isinstance(response, web.WebSocketResponse)
+        if live.cut and not websocket:
+            # A handler that may change state ran on past the switch and now starts a stream:
+            # no byte of it goes out; the middleware answers with the unavailable page.
+            raise Withdrawn
+        answer.response = response
+        if isinstance(response, web.WebSocketResponse):
+            live.streaming(lambda: self.inflight.spawn(_try_again_later(response)), websocket=True)
+        else:
+            transport = request.transport
+            live.streaming(lambda: transport.abort() if transport is not None else None)
+
+
+async def _try_again_later(ws: web.WebSocketResponse) -> None:
+    """The portal was switched off: 1013 "Try Again Later" (RFC 6455 registry)."""
+    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"customer portal disabled")
+
+
+@web.middleware
+async def gate_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    plugin: PluginGate = request.config_dict[PLUGIN]
+    return await plugin.handle(request, handler)
+
+
+async def on_response_prepare(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    if isinstance(request, web.Request):
+        plugin: PluginGate = request.config_dict[PLUGIN]
+        plugin.prepared(request, response)
+
+
+PLUGIN = web.AppKey("portal_gateway", PluginGate)
