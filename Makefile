@@ -47,8 +47,8 @@ system-packages:
 	@./.ci/system-packages --if-root
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway portal_demo tests bench
-	$(BIN)/ruff format --check gateway portal_demo tests bench
+	$(BIN)/ruff check gateway portal_demo tests bench examples
+	$(BIN)/ruff format --check gateway portal_demo tests bench examples
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
@@ -66,8 +66,8 @@ demo: $(DEMO_STAMP)
 	$(BIN)/python -m gateway demo
 
 fmt: $(STAMP)
-	$(BIN)/ruff format gateway portal_demo tests bench
-	$(BIN)/ruff check --fix gateway portal_demo tests bench
+	$(BIN)/ruff format gateway portal_demo tests bench examples
+	$(BIN)/ruff check --fix gateway portal_demo tests bench examples
 
 bench: $(STAMP) system-packages
 	$(BIN)/python bench/proxy_bench.py

@@ -81,7 +81,7 @@ class Gate:
         if facts.front_end == "forward_auth" and (
             stamp.issued_at is None or (disabled_at is not None and stamp.issued_at <= disabled_at)
         ):
-            # Plugin mode never sees the answer: a stamp issued now, before any session this
+            # Forward-auth mode never sees the answer: a stamp issued now, before any session this
             # request may start, is what later tells a new login from an old one.
             stamp.issued_at = facts.started_at
             changed = True

@@ -1,4 +1,4 @@
-"""Attacks on plugin mode through the real proxies: requests the proxy and the gateway must
+"""Attacks on forward-auth mode through the real proxies: requests the proxy and the gateway must
 describe alike, or the gate decides about a request the upstream never receives."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ async def test_a_login_made_while_disabled_before_the_gateway_noticed_is_refused
 
 @pytest.mark.xfail(
     strict=True,
-    reason="plugin mode: a stamp issued after the disable lets in any session it does not list, "
+    reason="forward-auth mode: a stamp issued after the disable lets in any session it does not list, "
     "so one request without the session mints a stamp that launders it",
 )
 @pytest.mark.parametrize(("proxy", "front"), PROXIES[:1])

@@ -167,7 +167,7 @@ async def test_the_portals_own_cookies_pass_through_beside_the_stamp(
     async with stack(upstream, tmp_path, proxy, front) as s, browser() as http:
         async with http.post(f"{s.url}/login?who=ann") as r:
             assert (r.status, await r.text()) == (200, "welcome")
-            # The portal's own line, and the gateway's stamp beside it (plugin mode).
+            # The portal's own line, and the gateway's stamp beside it (forward-auth mode).
             lines = sorted(r.headers.getall("Set-Cookie"))
             assert lines[0].startswith("portal_gateway_stamp=")
             assert lines[1:] == ["portal_session=s-ann; Path=/"]
