@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from tests.conftest import ROOT, config_text
 
@@ -38,10 +39,10 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def write_config(self, upstream_url: str, **kwargs: Any) -> None:
-        text = config_text(upstream_url, **kwargs)
-        self.config.write_text(
-            text.replace("listen: 127.0.0.1:0", f"listen: 127.0.0.1:{self.port}")
-        )
+        extra = kwargs.pop("extra", "")
+        extra = yaml.safe_load(extra) if isinstance(extra, str) and extra else extra or {}
+        listen = {"listen": f"127.0.0.1:{self.port}"}
+        self.config.write_text(config_text(upstream_url, {**extra, **listen}, **kwargs))
 
     async def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

@@ -115,11 +115,13 @@ async def test_several_cookie_headers_are_all_read(
 
 
 def test_path_domain_and_prefixed_variants() -> None:
-    text = config_text("http://127.0.0.1:1").replace(
-        '  session_cookies: [portal_session, "remember_*"]\n',
-        '  session_cookies: [portal_session, "__Host-sid", "__Secure-*"]\n'
-        "  cookie_paths: [/, /portal]\n"
-        "  cookie_domains: [example.com]\n",
+    text = config_text(
+        "http://127.0.0.1:1",
+        portal={
+            "session_cookies": ["portal_session", "__Host-sid", "__Secure-*"],
+            "cookie_paths": ["/", "/portal"],
+            "cookie_domains": ["example.com"],
+        },
     )
     config = parse_config(text, "t.yaml")
     facts = RequestFacts(

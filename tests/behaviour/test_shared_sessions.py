@@ -12,8 +12,8 @@ import itertools
 
 from aiohttp import web
 
-from tests.conftest import Gateway, StartGateway, StartUpstream, Upstream
 from tests.behaviour.test_session_stamps import Clock
+from tests.conftest import Gateway, StartGateway, StartUpstream, Upstream
 
 SHARED = "  shared_session_cookies: [sessionid]\n"
 ROUTES = """\

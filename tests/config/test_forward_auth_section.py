@@ -10,7 +10,7 @@ import pytest
 from gateway.cli.main import main
 from gateway.config import UNAVAILABLE_MESSAGE as MESSAGE
 from gateway.config import Config, ConfigError, load_config, parse_config
-from tests.conftest import PAGE, config_text
+from tests.conftest import config_text
 
 BASE = config_text("http://127.0.0.1:8081")
 
@@ -78,13 +78,22 @@ def test_the_shipped_gateway_side_example_is_valid_and_quiet() -> None:
 def test_check_warns_when_the_page_cannot_ride_in_an_nginx_header(tmp_path: Path) -> None:
     page = tmp_path / "big.html"
     page.write_text(MESSAGE + "<!--" + "x" * 30_000 + "-->")
-    text = config_text("http://127.0.0.1:8081").replace(str(PAGE), str(page))
-    extra = "forward_auth:\n  proxy: nginx\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
-    config = parse_config(text + extra, "cfg.yaml")
+    behind = {"proxy": {"trusted_proxies": ["10.0.0.0/8"]}}
+    text = config_text(
+        "http://127.0.0.1:8081",
+        {"forward_auth": {"proxy": "nginx"}, **behind},
+        portal={"unavailable_page": str(page)},
+    )
+    config = parse_config(text, "cfg.yaml")
     assert ours(config) == [
         f"cfg.yaml:{line_of(text, 'unavailable_page:')}: customer_portal.unavailable_page: "
         f"warning: {len(page.read_bytes())} bytes: behind nginx the page travels in a header of the decision, and the "
         "example's proxy_buffer_size (32k) needs it under 24576 bytes"
     ]
-    caddy = parse_config(text + extra.replace("nginx", "caddy"), "cfg.yaml")
+    caddy_text = config_text(
+        "http://127.0.0.1:8081",
+        {"forward_auth": {"proxy": "caddy"}, **behind},
+        portal={"unavailable_page": str(page)},
+    )
+    caddy = parse_config(caddy_text, "cfg.yaml")
     assert ours(caddy) == []

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -19,7 +20,6 @@ from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, make_source
 from gateway.settings.poller import Poller
 from gateway.settings.sql import engine_url
-from tests.conftest import ServerFactory
 from tests.services import MYSQL_URL, PG_URL, REDIS_URL, require
 
 CHANGED = 1_700_000_123.0
@@ -165,7 +165,7 @@ SERVICE = pytest.mark.services
     ]
 )
 async def store(
-    request: pytest.FixtureRequest, aiohttp_server: ServerFactory, tmp_path: Path
+    request: pytest.FixtureRequest, aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> AsyncIterator[Store]:
     kind = request.param
     made: Store
