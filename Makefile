@@ -5,7 +5,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: test lint typecheck pytest run demo fmt bench clean system-packages
+# `make check` is the fast lane (lint, import contracts, types, fast tests on two workers);
+# `make test` is the full run CI uses.
+.PHONY: check test lint typecheck pytest run demo fmt bench clean system-packages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +17,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 test: $(STAMP) system-packages lint typecheck pytest
+
+check: $(STAMP) lint typecheck
+	$(BIN)/pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
 system-packages:
 	@./.ci/system-packages --if-root

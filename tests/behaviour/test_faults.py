@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
@@ -173,6 +174,7 @@ def test_make_source_registry_knows_every_contract_scheme() -> None:
     assert set(REGISTRY) == {"http", "https", "file", "sqlite", "postgresql", "mysql", "redis"}
 
 
+@pytest.mark.slow
 async def test_sigterm_drains_readiness_first_then_websockets_get_1001(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:

@@ -199,6 +199,7 @@ async def test_office_and_public_pass_while_the_store_is_down(
         assert resp.status == 200
 
 
+@pytest.mark.slow
 async def test_expect_100_continue_on_a_blocked_route_gets_503_not_100(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:

@@ -39,6 +39,7 @@ def sse_upstream(
     return events
 
 
+@pytest.mark.slow
 async def test_sse_events_arrive_promptly(upstream: StartUpstream, gateway: StartGateway) -> None:
     # Sleeps ~3 s: a short version of "one event a second for ten minutes" (15 events).
     up = await upstream({"/events": sse_upstream(0.2, 15)})
@@ -55,6 +56,7 @@ async def test_sse_events_arrive_promptly(upstream: StartUpstream, gateway: Star
     assert max(lags) < 0.1, f"slowest event took {max(lags) * 1000:.0f} ms"
 
 
+@pytest.mark.slow
 async def test_long_stream_is_not_cut_by_a_total_timeout(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:

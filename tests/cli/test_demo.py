@@ -56,6 +56,7 @@ async def test_a_portal_that_ignores_sigterm_is_killed() -> None:
     assert asyncio.get_running_loop().time() - started >= 5  # SIGTERM was given its 5 s first
 
 
+@pytest.mark.slow
 def test_demo_names_a_busy_port_in_one_line(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
@@ -59,6 +60,7 @@ def test_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_secrets_in_urls_are_masked(tmp_path: Path) -> None:
     cfg = tmp_path / "pg.yaml"
     settings = "source: postgresql://app:hunter2secret@127.0.0.1:1/x\nquery: SELECT 1\n"
@@ -72,6 +74,7 @@ def test_secrets_in_urls_are_masked(tmp_path: Path) -> None:
     assert "postgresql://app:***@127.0.0.1:1/x" in status.stdout
 
 
+@pytest.mark.slow
 async def test_status_speaks_the_office_portals_words(
     aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:

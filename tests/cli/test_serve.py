@@ -55,6 +55,7 @@ async def test_run_serves_and_stops_cleanly_on_sigterm(
     )
 
 
+@pytest.mark.slow
 async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
     upstream: StartUpstream, tmp_path: Path
 ) -> None:
