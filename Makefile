@@ -49,4 +49,4 @@ bench: $(STAMP) system-packages
 	$(BIN)/python bench/proxy_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .demo-data
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage .demo-data

@@ -1,4 +1,4 @@
-"""`portal-gateway run` as a real child process, for signal and command-line tests."""
+"""`portal-gateway` as a real child process, for signal and command-line tests."""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 @dataclass

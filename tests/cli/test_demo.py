@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import demo
-from tests.cli.test_main import gateway_cli
+from tests.processes import gateway_cli
 
 
 def test_the_demo_session_key_is_made_once_private_and_kept(tmp_path: Path) -> None:

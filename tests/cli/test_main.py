@@ -14,18 +14,7 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from tests.conftest import ENABLED_STORE, ROOT, StartUpstream, config_text
-from tests.processes import ENV, free_port, gateway_process
-
-
-def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        cwd=ROOT,
-        timeout=60,
-    )
+from tests.processes import ENV, free_port, gateway_cli, gateway_process
 
 
 def test_check_prints_the_route_table() -> None:

@@ -11,8 +11,8 @@ from gateway.config import ConfigError, parse_config
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
 from gateway.wire.values import mask_secrets, mask_url, url_secrets
-from tests.cli.test_main import gateway_cli
 from tests.conftest import config_text
+from tests.processes import gateway_cli
 
 # Each password is unique, so a leak is attributable; "%40" is an "@" as URLs must write it.
 SOURCES = {
