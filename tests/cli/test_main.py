@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
+from gateway.cli.main import main
 from tests.conftest import ENABLED_STORE, ROOT, StartUpstream, config_text
 from tests.processes import ENV, free_port, gateway_cli, gateway_process
 
@@ -174,3 +175,44 @@ def test_check_warns_when_a_restart_would_forget_the_last_disable(tmp_path: Path
         "settings.state_file is set: a restart forgets the last disable, so sessions from "
         "before a disable that happened before the restart would be resumed"
     ]
+
+
+# The same commands in this process (main() as the entry point calls it): what they print.
+
+
+def test_in_process_check_exits_2_with_each_error_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config_text("http://127.0.0.1:8081", portal={"retry_after": "x"}))
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--config", str(bad)])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    line = bad.read_text().splitlines().index("  retry_after: x") + 1
+    assert (out, err) == (
+        "",
+        f"{bad}:{line}: customer_portal.retry_after: expected whole seconds, got 'x'\n",
+    )
+
+
+def test_in_process_status_reads_the_store_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "portal.json"
+    store.write_text('{"enabled": false}')
+    cfg = tmp_path / "gw.yaml"
+    settings = {"source": f"file://{store}", "field": "enabled"}
+    cfg.write_text(config_text("http://127.0.0.1:8081", settings=settings))
+    assert main(["status", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == (
+        f"You are currently NOT using the Customer Portal.\nsource: file://{store}\n"
+    )
+    store.unlink()
+    assert main(["status", "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "The Customer Portal state could not be read.",
+        f"source: file://{store}",
+    ]
+    assert out[2].startswith("error: ") and str(store) in out[2]
