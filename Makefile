@@ -13,7 +13,9 @@ DEMO_STAMP := $(VENV)/.installed-demo-$(CKSUM)
 # it is rebuilt (the `venv` step) and everything is installed into it again.
 VENV_OK := $(shell $(BIN)/python -c 'import pip' >/dev/null 2>&1 && echo yes)
 
-.PHONY: test lint typecheck pytest run demo fmt bench clean system-packages venv FORCE
+# `make check` is the fast lane (lint, import contracts, types, fast tests on two workers);
+# `make test` is the full run CI uses.
+.PHONY: check test lint typecheck pytest run demo fmt bench clean system-packages venv FORCE
 
 venv:
 	@if ! $(BIN)/python -c 'import pip' >/dev/null 2>&1; then \
@@ -42,6 +44,9 @@ $(DEMO_STAMP): pyproject.toml | venv
 FORCE:
 
 test: $(STAMP) system-packages lint typecheck pytest
+
+check: $(STAMP) lint typecheck
+	$(BIN)/pytest -n 2 -m "not slow and not browser" $(PYTEST_ARGS)
 
 system-packages:
 	@./.ci/system-packages --if-root
@@ -73,4 +78,4 @@ bench: $(STAMP) system-packages
 	$(BIN)/python bench/proxy_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .demo-data
+	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage .demo-data

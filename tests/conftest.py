@@ -8,12 +8,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.app import create_app
 from gateway.config import Config, config_from_text
@@ -30,7 +32,7 @@ SESSION_KEY = "k" * 40
 # built by the `gateway` fixture with these settings read an injected MemorySource instead,
 # which tests switch (YAML cannot name a fake: there is no memory:// scheme).
 ENABLED_STORE = f"file://{ROOT / 'tests' / 'data' / 'portal-enabled.json'}"
-DEFAULT_SETTINGS = f"source: {ENABLED_STORE}\nfield: enabled\nttl: 2\n"
+DEFAULT_SETTINGS = f"source: {ENABLED_STORE}\nfield: enabled\nttl: 2\n"  # as YAML text
 
 
 @dataclass
@@ -58,7 +60,7 @@ class Upstream:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ServerFactory = Callable[..., Awaitable[TestServer]]
+ServerFactory = AiohttpServer  # the older name tests still import
 
 
 async def _echo(request: web.Request) -> web.StreamResponse:
@@ -66,7 +68,9 @@ async def _echo(request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-async def upstream(aiohttp_server: Any) -> AsyncIterator[Callable[..., Awaitable[Upstream]]]:
+async def upstream(
+    aiohttp_server: AiohttpServer,
+) -> AsyncIterator[Callable[..., Awaitable[Upstream]]]:
     """Start a recording upstream; routes map a path prefix to a handler, default echoes."""
 
     async def start(
@@ -100,52 +104,91 @@ async def upstream(aiohttp_server: Any) -> AsyncIterator[Callable[..., Awaitable
     yield start
 
 
+DEFAULT_ROUTES: list[dict[str, Any]] = [
+    {"name": "public", "paths": ["/public"], "upstream": "portal", "portal": "public"},
+    {
+        "name": "office",
+        "paths": ["/office", "/api/office"],
+        "upstream": "portal",
+        "portal": "office",
+    },
+    {"name": "customer", "paths": ["/"], "upstream": "portal", "portal": "customer"},
+]
+
+Data = dict[str, Any]
+
+
+def _data(value: str | Data | list[Any]) -> Any:
+    """Keyword values may still be YAML text (the fixture's older API): read them as data."""
+    return yaml.safe_load(textwrap.dedent(value)) if isinstance(value, str) else value
+
+
+def _merge(base: Data, extra: Data) -> Data:
+    """`extra` over `base`, mapping by mapping; a None value removes the key."""
+    out = dict(base)
+    for key, value in extra.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def config_data(
+    upstream_url: str,
+    *,
+    routes: list[Data] | None = None,
+    settings: Data | None = None,
+    portal: Data | None = None,
+    **overrides: Any,
+) -> Data:
+    """The test gateway's config as data; `overrides` merge into it (None removes a key).
+
+    `settings` replaces the settings section, `portal` adds to `customer_portal`, `routes`
+    replaces the route list. Keys keep this order, so a section's line in the dumped text is
+    stable (settings on line 4).
+    """
+    data: Data = {
+        "listen": "127.0.0.1:0",
+        "upstreams": {"portal": upstream_url},
+        "settings": dict(settings)
+        if settings is not None
+        else {"source": ENABLED_STORE, "field": "enabled", "ttl": 2},
+        "customer_portal": {
+            "session_cookies": ["portal_session", "remember_*"],
+            "unavailable_page": str(PAGE),
+            "retry_after": 120,
+            "session_key": SESSION_KEY,
+            **(portal or {}),
+        },
+        "routes": routes if routes is not None else DEFAULT_ROUTES,
+    }
+    return _merge(data, overrides)
+
+
+def config_yaml(data: Data) -> str:
+    """YAML text for `data`, one key per line (never folded), in the data's own order."""
+    return yaml.safe_dump(data, sort_keys=False, width=1 << 20)
+
+
 def config_text(
     upstream_url: str,
-    extra: str = "",
-    routes: str | None = None,
-    settings: str = "",
-    portal: str = "",
+    extra: str | Data = "",
+    routes: str | list[Data] | None = None,
+    settings: str | Data = "",
+    portal: str | Data = "",
 ) -> str:
-    """A gateway config; `portal` adds lines (two-space indented) to `customer_portal`."""
-    routes = routes or textwrap.dedent(
-        """\
-        routes:
-          - name: public
-            paths: [/public]
-            upstream: portal
-            portal: public
-          - name: office
-            paths: [/office, /api/office]
-            upstream: portal
-            portal: office
-          - name: customer
-            paths: [/]
-            upstream: portal
-            portal: customer
-        """
-    )
-    return (
-        textwrap.dedent(
-            f"""\
-            listen: 127.0.0.1:0
-            upstreams:
-              portal: {upstream_url}
-            settings:
-            {{settings}}
-            customer_portal:
-              session_cookies: [portal_session, "remember_*"]
-              unavailable_page: {PAGE}
-              retry_after: 120
-              session_key: {SESSION_KEY}
-            """
+    """`config_yaml(config_data(...))`; each part may be data or, as before, YAML text."""
+    return config_yaml(
+        config_data(
+            upstream_url,
+            routes=_data(routes)["routes"] if isinstance(routes, str) else routes,
+            settings=_data(settings) if settings else None,
+            portal=_data(portal) if portal else None,
+            **(_data(extra) if extra else {}),
         )
-        + portal
-        + routes
-        + textwrap.dedent(extra)
-    ).replace(
-        "{settings}",
-        textwrap.indent(textwrap.dedent(settings or DEFAULT_SETTINGS), "  ").rstrip("\n"),
     )
 
 
@@ -183,7 +226,7 @@ class GatewayTestServer(TestServer):
 
 
 @pytest.fixture
-async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awaitable[Gateway]]:
+async def gateway(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[Gateway]]:
     """Start a gateway (a real server) in front of `upstream_url`, portal enabled by default.
 
     With the default settings (or any settings whose source is ENABLED_STORE, e.g. plus a
@@ -192,12 +235,12 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
 
     async def start(
         upstream_url: str,
-        extra: str = "",
+        extra: str | Data = "",
         *,
-        routes: str | None = None,
-        portal: str = "",
+        routes: str | list[Data] | None = None,
+        portal: str | Data = "",
         enabled: object = True,
-        settings: str = "",
+        settings: str | Data = "",
         wall: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Gateway:
@@ -213,8 +256,12 @@ async def gateway(aiohttp_server: Any, aiohttp_client: Any) -> Callable[..., Awa
         poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall, sleep=sleep)
         app = create_app(config, poller=poller, wall=wall)
         server = GatewayTestServer(app, config)
-        client = await aiohttp_client(
-            server, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+        # A TestServer client is typed by its request only; this one serves `app`.
+        client = cast(
+            "TestClient[web.Request, web.Application]",
+            await aiohttp_client(
+                server, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+            ),
         )
         await poller.wait_ready()
         return Gateway(client, config, source, poller)

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from aiohttp import web
 
 from gateway.app import create_app
@@ -59,8 +60,9 @@ class ForwardAuthGateway:
 async def forward_auth_gateway(proxy: str, portal: int) -> AsyncIterator[ForwardAuthGateway]:
     public, admin = free_port(), free_port()
     text = example("forward-auth.yaml", {"127.0.0.1:8080": public, GATEWAY: admin, PORTAL: portal})
-    assert "proxy: nginx" in text
-    text = text.replace("proxy: nginx", f"proxy: {proxy}")
+    data = yaml.safe_load(text)
+    data["forward_auth"]["proxy"] = proxy  # the example is written for nginx
+    text = yaml.safe_dump(data, sort_keys=False)
     config = config_from_text(text, str(ROOT / "config" / "forward-auth.yaml"))
     poller = Poller(make_source(config.settings), config.settings, jitter=lambda ttl: 0.0)
     app = create_app(config, poller=poller)

@@ -1,4 +1,4 @@
-"""`portal-gateway run` as a real child process, for signal and command-line tests."""
+"""`portal-gateway` as a real child process, for signal and command-line tests."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from tests.conftest import ROOT, config_text
 
@@ -28,6 +29,17 @@ def free_port() -> int:
         return port
 
 
+def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
 @dataclass
 class GatewayProcess:
     proc: asyncio.subprocess.Process
@@ -38,10 +50,10 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def write_config(self, upstream_url: str, **kwargs: Any) -> None:
-        text = config_text(upstream_url, **kwargs)
-        self.config.write_text(
-            text.replace("listen: 127.0.0.1:0", f"listen: 127.0.0.1:{self.port}")
-        )
+        extra = kwargs.pop("extra", "")
+        extra = yaml.safe_load(extra) if isinstance(extra, str) and extra else extra or {}
+        listen = {"listen": f"127.0.0.1:{self.port}"}
+        self.config.write_text(config_text(upstream_url, {**extra, **listen}, **kwargs))
 
     async def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

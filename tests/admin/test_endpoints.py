@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.app import create_app
 from gateway.config import config_from_text
 from gateway.edge.keys import DRAINING, POLLER
-from tests.conftest import GatewayTestServer, ServerFactory, StartUpstream, config_text
+from tests.conftest import GatewayTestServer, StartUpstream, config_text
 
 Client = TestClient[web.Request, web.Application]
 
@@ -37,7 +37,7 @@ class SlowStore:
 @asynccontextmanager
 async def gateway_in_front_of(
     store: SlowStore,
-    aiohttp_server: ServerFactory,
+    aiohttp_server: AiohttpServer,
     aiohttp_client: Callable[..., Awaitable[Client]],
     upstream_url: str,
     timeout: str,
@@ -64,7 +64,7 @@ async def answer(client: Client, path: str) -> tuple[int, str]:
 
 
 async def test_readyz_waits_for_the_first_store_answer_then_survives_the_store_going_down(
-    aiohttp_server: ServerFactory, aiohttp_client: Any, upstream: StartUpstream
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, upstream: StartUpstream
 ) -> None:
     up = await upstream()
     store = SlowStore()
@@ -101,7 +101,7 @@ async def test_readyz_waits_for_the_first_store_answer_then_survives_the_store_g
 
 
 async def test_readyz_turns_200_when_the_first_read_times_out(
-    aiohttp_server: ServerFactory, aiohttp_client: Any, upstream: StartUpstream
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, upstream: StartUpstream
 ) -> None:
     up = await upstream()
     store = SlowStore()  # never answers
@@ -119,7 +119,7 @@ async def test_readyz_turns_200_when_the_first_read_times_out(
 
 
 async def test_readyz_names_draining(
-    aiohttp_server: ServerFactory, aiohttp_client: Any, upstream: StartUpstream
+    aiohttp_server: AiohttpServer, aiohttp_client: AiohttpClient, upstream: StartUpstream
 ) -> None:
     up = await upstream()
     store = SlowStore()

@@ -8,12 +8,14 @@ import signal
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from gateway.config import SettingsConfig
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
-from tests.conftest import ServerFactory, StartGateway, StartUpstream
+from tests.conftest import StartGateway, StartUpstream
 from tests.processes import gateway_process
 
 
@@ -35,7 +37,7 @@ async def test_store_unreachable_at_cold_start(
 
 
 async def test_store_answering_429_or_503_keeps_the_last_known_value(
-    upstream: StartUpstream, gateway: StartGateway, aiohttp_server: ServerFactory
+    upstream: StartUpstream, gateway: StartGateway, aiohttp_server: AiohttpServer
 ) -> None:
     answer = {"status": 200}
 
@@ -172,10 +174,11 @@ def test_make_source_registry_knows_every_documented_scheme() -> None:
     assert set(REGISTRY) == {"http", "https", "file", "sqlite", "postgresql", "mysql", "redis"}
 
 
+@pytest.mark.slow
 async def test_sigterm_drains_readiness_first_then_websockets_get_1001(
-    aiohttp_server: ServerFactory, tmp_path: Path
+    aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
-    """SIGTERM mid-stream (docs/proxy-properties.md, property 39): readiness 503 first, still accepting during
+    """SIGTERM mid-stream: readiness 503 first, still accepting during
     drain_delay, the open stream finishes, WebSockets receive 1001, exit 0."""
 
     async def handle(request: web.Request) -> web.StreamResponse:

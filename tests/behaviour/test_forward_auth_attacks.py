@@ -9,12 +9,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
 
 from tests import edge_proxies
 from tests.behaviour.test_forward_auth_proxies import PROXIES, FrontEnd, browser, jar, stack
 from tests.conftest import StartUpstream
 
-OFFICE_BY_HOST = "paths: [/]\n    hosts: [office.example.com]"
+OFFICE_BY_HOST = {"paths": ["/"], "hosts": ["office.example.com"]}
 
 
 @pytest.fixture
@@ -25,8 +26,10 @@ def office_by_host(monkeypatch: pytest.MonkeyPatch) -> None:
     def example(name: str, ports: dict[str, int]) -> str:
         text = original(name, ports)
         if name == "forward-auth.yaml":
-            assert "paths: [/office, /api/office]" in text
-            text = text.replace("paths: [/office, /api/office]", OFFICE_BY_HOST)
+            data = yaml.safe_load(text)
+            office = next(r for r in data["routes"] if r["paths"] == ["/office", "/api/office"])
+            office.update(OFFICE_BY_HOST)
+            text = yaml.safe_dump(data, sort_keys=False)
         return text
 
     monkeypatch.setattr(edge_proxies, "example", example)

@@ -230,8 +230,12 @@ async def test_an_early_answer_while_the_body_still_arrives_is_aborted(
         writer.write(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
         await writer.drain()
         await asyncio.wait_for(held.entered.wait(), 5)
+        # The switch must come once the answer is relaying: wait until its head reached us
+        # (the upstream having sent it is not enough; the gateway may not have read it yet).
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         await _flip(gw)
-        reply, closed = await read_until_closed(reader, 5)
+        rest, closed = await read_until_closed(reader, 5)
+        reply = head + rest
     assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and closed
     assert not reply.endswith(b"0\r\n\r\n")  # aborted, never a clean end
     for _ in range(100):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from gateway.app import create_app
 from gateway.config import config_from_text
@@ -88,7 +89,7 @@ async def test_a_disable_after_100_continue_before_the_body_forwards_no_complete
 
 
 async def test_a_disable_while_the_answers_head_is_sent(
-    upstream: StartUpstream, aiohttp_client: Any
+    upstream: StartUpstream, aiohttp_client: AiohttpClient
 ) -> None:
     up = await upstream()
     config = config_from_text(config_text(up.url), "test.yaml")
@@ -103,7 +104,7 @@ async def test_a_disable_while_the_answers_head_is_sent(
             await poller.refresh()
 
     app.on_response_prepare.append(flip_mid_head)
-    client = await aiohttp_client(GatewayTestServer(app, config))
+    client: TestClient[web.Request, None] = await aiohttp_client(GatewayTestServer(app, config))
     await poller.refresh()
     with_body = await client.post("/pay", data=b"card=4242")  # committed: relayed whole
     assert (with_body.status, await with_body.text()) == (200, "upstream saw POST /pay")

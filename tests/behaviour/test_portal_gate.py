@@ -116,11 +116,13 @@ async def test_several_cookie_headers_are_all_read(
 
 
 def test_path_domain_and_prefixed_variants() -> None:
-    text = config_text("http://127.0.0.1:1").replace(
-        '  session_cookies: [portal_session, "remember_*"]\n',
-        '  session_cookies: [portal_session, "__Host-sid", "__Secure-*"]\n'
-        "  cookie_paths: [/, /portal]\n"
-        "  cookie_domains: [example.com]\n",
+    text = config_text(
+        "http://127.0.0.1:1",
+        portal={
+            "session_cookies": ["portal_session", "__Host-sid", "__Secure-*"],
+            "cookie_paths": ["/", "/portal"],
+            "cookie_domains": ["example.com"],
+        },
     )
     config = config_from_text(text, "t.yaml")
     facts = RequestFacts(
@@ -198,6 +200,7 @@ async def test_office_and_public_pass_while_the_store_is_down(
         assert resp.status == 200
 
 
+@pytest.mark.slow
 async def test_expect_100_continue_on_a_blocked_route_gets_503_not_100(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:

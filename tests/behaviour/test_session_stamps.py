@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from gateway.testing import MemorySource
 from tests.conftest import (
     DEFAULT_SETTINGS,
     Gateway,
-    ServerFactory,
     StartGateway,
     StartUpstream,
     Upstream,
@@ -156,7 +156,7 @@ async def test_restart_between_disable_and_reenable_still_logs_out(
 
 
 async def test_two_gateways_agree_using_the_stores_change_time(
-    upstream: StartUpstream, gateway: StartGateway, aiohttp_server: ServerFactory
+    upstream: StartUpstream, gateway: StartGateway, aiohttp_server: AiohttpServer
 ) -> None:
     store = {"enabled": True, "changed_at": 1_700_000_000.0}
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from pytest_aiohttp import AiohttpServer
 
 from portal_demo.app import create_app as create_portal
-from tests.conftest import ROOT, Gateway, ServerFactory
+from tests.conftest import ROOT, Gateway
 from tests.services import require_binary
 
 pytestmark = pytest.mark.browser
@@ -88,7 +89,7 @@ async def parent_logs_in(parent: Page, base: str) -> None:
 
 async def test_the_staff_and_customer_walkthrough(
     browser: Browser,
-    aiohttp_server: ServerFactory,
+    aiohttp_server: AiohttpServer,
     gateway: Callable[..., Awaitable[Gateway]],
     tmp_path: Path,
 ) -> None:

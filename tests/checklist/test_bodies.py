@@ -1,6 +1,6 @@
-"""Transparent-proxy properties 15-24 (docs/proxy-properties.md): targets, methods and bodies,
-through the real gateway.
-"""
+"""Proxy properties of targets, methods and bodies: encoded targets arrive byte-identical,
+unknown methods pass, gzip passes untouched, framing is never ambiguous, bodies stream with
+bounded memory and a limit. Through the real gateway."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ routes:
 """
 
 
-async def test_15_encoded_target_arrives_byte_identical(
+async def test_encoded_target_arrives_byte_identical(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -62,7 +62,7 @@ async def test_15_encoded_target_arrives_byte_identical(
         "/public/.%2e/admin",
     ],
 )
-async def test_16_dot_and_empty_segments_cannot_bypass_a_path_rule(
+async def test_dot_and_empty_segments_cannot_bypass_a_path_rule(
     upstream: StartUpstream, gateway: StartGateway, target: str
 ) -> None:
     up = await upstream()
@@ -77,7 +77,7 @@ async def test_16_dot_and_empty_segments_cannot_bypass_a_path_rule(
 
 
 @pytest.mark.parametrize(("method", "status"), [("PURGE", 299), ("PROPFIND", 599)])
-async def test_17_unknown_methods_and_unusual_statuses_pass_through(
+async def test_unknown_methods_and_unusual_statuses_pass_through(
     upstream: StartUpstream, gateway: StartGateway, method: str, status: int
 ) -> None:
     async def odd(request: web.Request) -> web.StreamResponse:
@@ -94,7 +94,7 @@ async def test_17_unknown_methods_and_unusual_statuses_pass_through(
     assert seen.method == method
 
 
-async def test_17_connect_is_refused(upstream: StartUpstream, gateway: StartGateway) -> None:
+async def test_connect_is_refused(upstream: StartUpstream, gateway: StartGateway) -> None:
     up = await upstream()
     gw = await gateway(up.url)
     answer = await raw_request(
@@ -104,7 +104,7 @@ async def test_17_connect_is_refused(upstream: StartUpstream, gateway: StartGate
     assert up.seen == []
 
 
-async def test_18_gzip_response_is_relayed_byte_identical(
+async def test_gzip_response_is_relayed_byte_identical(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     compressed = gzip.compress(b"portal " * 5000)
@@ -126,7 +126,7 @@ async def test_18_gzip_response_is_relayed_byte_identical(
     assert answer.body == compressed
 
 
-async def test_19_gzip_request_body_reaches_upstream_byte_identical(
+async def test_gzip_request_body_reaches_upstream_byte_identical(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     compressed = gzip.compress(b'{"order": 1}' * 500)
@@ -151,7 +151,7 @@ async def test_19_gzip_request_body_reaches_upstream_byte_identical(
         b"POST /x HTTP/1.1\r\nHost: portal.example\r\nContent-Length: 3\r\n\r\nabc",
     ],
 )
-async def test_20_no_invented_request_headers(
+async def test_no_invented_request_headers(
     upstream: StartUpstream, gateway: StartGateway, request_bytes: bytes
 ) -> None:
     up = await upstream()
@@ -163,7 +163,7 @@ async def test_20_no_invented_request_headers(
     assert not names & {"accept-encoding", "user-agent", "accept", "content-type"}
 
 
-async def test_21_content_length_post_keeps_its_length(
+async def test_content_length_post_keeps_its_length(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -177,7 +177,7 @@ async def test_21_content_length_post_keeps_its_length(
     assert seen.body == b"hello"
 
 
-async def test_21_chunked_post_is_chunked_or_exact_never_both(
+async def test_chunked_post_is_chunked_or_exact_never_both(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -200,7 +200,7 @@ async def test_21_chunked_post_is_chunked_or_exact_never_both(
         (b"Transfer-Encoding: gzip, chunked\r\n", (400, 501)),
     ],
 )
-async def test_22_ambiguous_request_framing_is_refused_and_closed(
+async def test_ambiguous_request_framing_is_refused_and_closed(
     upstream: StartUpstream, gateway: StartGateway, framing: bytes, statuses: tuple[int, ...]
 ) -> None:
     up = await upstream()
@@ -218,7 +218,7 @@ async def test_22_ambiguous_request_framing_is_refused_and_closed(
     assert up.seen == []
 
 
-async def test_23_streamed_body_over_limit_gets_413_and_upstream_sees_at_most_limit(
+async def test_streamed_body_over_limit_gets_413_and_upstream_sees_at_most_limit(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     limit = 64 * 1024
@@ -312,7 +312,7 @@ class PeakRss:
 MIB = 1024 * 1024
 
 
-async def test_24_large_download_streams_with_bounded_memory(
+async def test_large_download_streams_with_bounded_memory(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     # 256 MiB rather than 1 GiB to keep the suite fast; a buffering proxy
@@ -345,7 +345,7 @@ async def test_24_large_download_streams_with_bounded_memory(
     assert rss.growth < 64 * MIB, f"RSS grew by {rss.growth / MIB:.1f} MiB"
 
 
-async def test_24_large_upload_streams_with_bounded_memory(
+async def test_large_upload_streams_with_bounded_memory(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     # 64 MiB rather than 1 GiB, for speed; well past what a buffering proxy could hide.

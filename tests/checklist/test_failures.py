@@ -1,6 +1,5 @@
-"""Transparent-proxy properties 31-36 (docs/proxy-properties.md): failures, pooling and timeouts,
-against real sockets.
-"""
+"""Proxy properties under failure: refused, slow and silent upstreams, pooled connections
+that went stale, client disconnects, oversized upstream heads and Expect. Against real sockets."""
 
 from __future__ import annotations
 
@@ -67,13 +66,13 @@ def open_upstream_connections(gw: Gateway) -> int:
     return len(connector._acquired) + idle
 
 
-async def test_31_refused_connection_gives_502(gateway: StartGateway) -> None:
+async def test_refused_connection_gives_502(gateway: StartGateway) -> None:
     gw = await gateway(f"http://127.0.0.1:{free_port()}")
     answer = await raw_request(gw.port, GET)
     assert answer.status == 502
 
 
-async def test_31_connect_past_connect_timeout_gives_502_or_504_within_it(
+async def test_connect_past_connect_timeout_gives_502_or_504_within_it(
     gateway: StartGateway,
 ) -> None:
     with blackhole() as port:
@@ -84,7 +83,7 @@ async def test_31_connect_past_connect_timeout_gives_502_or_504_within_it(
     assert answer.status in (502, 504)
 
 
-async def test_31_silent_upstream_before_headers_gives_504(gateway: StartGateway) -> None:
+async def test_silent_upstream_before_headers_gives_504(gateway: StartGateway) -> None:
     async def silent(conn: RawConnection) -> None:
         await conn.request()
         await conn.wait_peer_close()
@@ -96,7 +95,7 @@ async def test_31_silent_upstream_before_headers_gives_504(gateway: StartGateway
     assert answer.status == 504
 
 
-async def test_31_silent_upstream_after_headers_aborts_the_client_connection(
+async def test_silent_upstream_after_headers_aborts_the_client_connection(
     gateway: StartGateway,
 ) -> None:
     async def stalls(conn: RawConnection) -> None:
@@ -118,7 +117,7 @@ async def test_31_silent_upstream_after_headers_aborts_the_client_connection(
     assert closed
 
 
-async def test_32_post_is_not_resent_when_the_pooled_connection_was_stale(
+async def test_post_is_not_resent_when_the_pooled_connection_was_stale(
     gateway: StartGateway,
 ) -> None:
     async def stale_after_first(conn: RawConnection) -> None:
@@ -148,7 +147,7 @@ async def test_32_post_is_not_resent_when_the_pooled_connection_was_stale(
     assert order.status == 502
 
 
-async def test_33_upstream_cookie_is_never_sent_on_another_clients_request(
+async def test_upstream_cookie_is_never_sent_on_another_clients_request(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def login(request: web.Request) -> web.StreamResponse:
@@ -173,7 +172,7 @@ async def test_33_upstream_cookie_is_never_sent_on_another_clients_request(
     assert bob_seen.header("cookie") == []
 
 
-async def test_34_client_disconnect_closes_upstream_and_pool_returns_to_baseline(
+async def test_client_disconnect_closes_upstream_and_pool_returns_to_baseline(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     upstream_gone = asyncio.Event()
@@ -213,7 +212,7 @@ async def test_34_client_disconnect_closes_upstream_and_pool_returns_to_baseline
     ],
     ids=["32k-field", "200-fields"],
 )
-async def test_35_oversized_upstream_header_section_is_a_logged_502(
+async def test_oversized_upstream_header_section_is_a_logged_502(
     upstream: StartUpstream,
     gateway: StartGateway,
     caplog: pytest.LogCaptureFixture,
@@ -235,7 +234,7 @@ async def test_35_oversized_upstream_header_section_is_a_logged_502(
     assert (await raw_request(gw.port, GET)).status == 200
 
 
-async def test_36_expect_100_continue_completes_against_an_upstream_that_never_sends_100(
+async def test_expect_100_continue_completes_against_an_upstream_that_never_sends_100(
     gateway: StartGateway,
 ) -> None:
     async def created(conn: RawConnection) -> None:

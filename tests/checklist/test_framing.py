@@ -1,6 +1,5 @@
-"""Transparent-proxy properties 25-30 (docs/proxy-properties.md): streaming, truncation and
-response framing, on the wire.
-"""
+"""Proxy properties of response framing: streams arrive promptly and are not cut, a truncated
+body aborts the client connection, HEAD/204/304 carry no body, nothing is invented. On the wire."""
 
 from __future__ import annotations
 
@@ -40,9 +39,8 @@ def sse_upstream(
     return events
 
 
-async def test_25_sse_events_arrive_promptly(
-    upstream: StartUpstream, gateway: StartGateway
-) -> None:
+@pytest.mark.slow
+async def test_sse_events_arrive_promptly(upstream: StartUpstream, gateway: StartGateway) -> None:
     # Sleeps ~3 s: a short version of "one event a second for ten minutes" (15 events).
     up = await upstream({"/events": sse_upstream(0.2, 15)})
     gw = await gateway(up.url, "proxy:\n  read_timeout: 1s\n")
@@ -58,7 +56,8 @@ async def test_25_sse_events_arrive_promptly(
     assert max(lags) < 0.1, f"slowest event took {max(lags) * 1000:.0f} ms"
 
 
-async def test_25_long_stream_is_not_cut_by_a_total_timeout(
+@pytest.mark.slow
+async def test_long_stream_is_not_cut_by_a_total_timeout(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     # Sleeps ~3 s on purpose: the stream lasts three times `read_timeout`, so a total timeout
@@ -80,7 +79,7 @@ async def test_25_long_stream_is_not_cut_by_a_total_timeout(
     ],
     ids=["content-length", "chunked"],
 )
-async def test_26_truncated_upstream_body_aborts_the_client_connection(
+async def test_truncated_upstream_body_aborts_the_client_connection(
     gateway: StartGateway, truncated: bytes
 ) -> None:
     async def cut(conn: RawConnection) -> None:
@@ -103,7 +102,7 @@ async def test_26_truncated_upstream_body_aborts_the_client_connection(
         assert not body.endswith(b"0\r\n\r\n"), "a clean end was sent for a truncated body"
 
 
-async def test_27_head_returns_length_without_body_and_connection_is_reused(
+async def test_head_returns_length_without_body_and_connection_is_reused(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def sized(request: web.Request) -> web.StreamResponse:
@@ -125,7 +124,7 @@ async def test_27_head_returns_length_without_body_and_connection_is_reused(
     assert [s.method for s in up.seen] == ["HEAD", "GET"]
 
 
-async def test_28_204_and_304_have_no_body_and_304_keeps_validators(
+async def test_204_and_304_have_no_body_and_304_keeps_validators(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def no_content(request: web.Request) -> web.StreamResponse:
@@ -157,7 +156,7 @@ async def test_28_204_and_304_have_no_body_and_304_keeps_validators(
     assert after.body == b"upstream saw GET /after"
 
 
-async def test_29_no_invented_content_type_and_upstream_date_server_kept(
+async def test_no_invented_content_type_and_upstream_date_server_kept(
     gateway: StartGateway,
 ) -> None:
     bare = (
@@ -179,7 +178,7 @@ async def test_29_no_invented_content_type_and_upstream_date_server_kept(
     [("", []), ("proxy:\n  server_header: edge/2\n", ["edge/2"])],
     ids=["none", "configured"],
 )
-async def test_29_no_aiohttp_server_banner_when_upstream_sends_none(
+async def test_no_aiohttp_server_banner_when_upstream_sends_none(
     gateway: StartGateway, extra: str, expected: list[str]
 ) -> None:
     anonymous = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
@@ -200,7 +199,7 @@ async def test_29_no_aiohttp_server_banner_when_upstream_sends_none(
     ],
     ids=["two-lengths", "cl-and-te"],
 )
-async def test_30_invalid_upstream_framing_gives_502_and_closes_upstream(
+async def test_invalid_upstream_framing_gives_502_and_closes_upstream(
     gateway: StartGateway, invalid: bytes
 ) -> None:
     async def bad(conn: RawConnection) -> None:
@@ -217,7 +216,7 @@ async def test_30_invalid_upstream_framing_gives_502_and_closes_upstream(
             await conn.closed_by_peer.wait()
 
 
-async def test_28_upstream_304_with_transfer_encoding_reaches_client_without_it(
+async def test_upstream_304_with_transfer_encoding_reaches_client_without_it(
     gateway: StartGateway,
 ) -> None:
     # RFC 9110 15.4.5 lets a 304 describe the representation it stands for, framing included;

@@ -1,6 +1,5 @@
-"""Transparent-proxy properties 1-7 (docs/proxy-properties.md): hop-by-hop headers, repeated
-headers and Via.
-"""
+"""Proxy properties of headers: hop-by-hop ones (and those Connection lists) are removed both
+ways, repeated headers keep their order, Via is appended and detects loops."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ def tokens(values: list[str]) -> set[str]:
     return {t.strip().lower() for v in values for t in v.split(",") if t.strip()}
 
 
-async def test_01_connection_listed_header_and_connection_value_not_forwarded(
+async def test_connection_listed_header_and_connection_value_not_forwarded(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -40,7 +39,7 @@ async def test_01_connection_listed_header_and_connection_value_not_forwarded(
     assert not {"close", "x-foo"} & tokens(seen.header("connection"))
 
 
-async def test_02_second_connection_line_still_strips_listed_header(
+async def test_second_connection_line_still_strips_listed_header(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     # CVE-2021-33197 shape: a parser that reads only the first Connection line misses X-Foo.
@@ -56,7 +55,7 @@ async def test_02_second_connection_line_still_strips_listed_header(
     assert seen.header("x-foo") == []
 
 
-async def test_03_connection_cannot_strip_proxy_generated_headers(
+async def test_connection_cannot_strip_proxy_generated_headers(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -77,7 +76,7 @@ async def test_03_connection_cannot_strip_proxy_generated_headers(
     assert seen.header("via") == ["1.1 portal-gateway"]
 
 
-async def test_04_hop_by_hop_request_headers_never_reach_upstream(
+async def test_hop_by_hop_request_headers_never_reach_upstream(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -104,7 +103,7 @@ async def test_04_hop_by_hop_request_headers_never_reach_upstream(
     assert seen.header("x-kept") == ["yes"]
 
 
-async def test_04_client_transfer_encoding_is_not_passed_through(
+async def test_client_transfer_encoding_is_not_passed_through(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -122,7 +121,7 @@ async def test_04_client_transfer_encoding_is_not_passed_through(
     assert len(seen.header("transfer-encoding")) + len(seen.header("content-length")) == 1
 
 
-async def test_04_hop_by_hop_response_headers_never_reach_client(
+async def test_hop_by_hop_response_headers_never_reach_client(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def hop(request: web.Request) -> web.StreamResponse:
@@ -155,7 +154,7 @@ async def test_04_hop_by_hop_response_headers_never_reach_client(
     assert answer.header("x-kept") == ["yes"]
 
 
-async def test_04_upstream_chunked_framing_is_not_relayed_to_an_http10_client(
+async def test_upstream_chunked_framing_is_not_relayed_to_an_http10_client(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def chunked(request: web.Request) -> web.StreamResponse:
@@ -181,7 +180,7 @@ async def test_04_upstream_chunked_framing_is_not_relayed_to_an_http10_client(
     assert closed
 
 
-async def test_05_two_set_cookie_headers_arrive_separately_in_order(
+async def test_two_set_cookie_headers_arrive_separately_in_order(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def cookies(request: web.Request) -> web.StreamResponse:
@@ -198,7 +197,7 @@ async def test_05_two_set_cookie_headers_arrive_separately_in_order(
     assert answer.header("set-cookie") == ["b=2; Path=/", "a=1; Path=/; HttpOnly"]
 
 
-async def test_06_repeated_end_to_end_headers_keep_order_both_ways(
+async def test_repeated_end_to_end_headers_keep_order_both_ways(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     pairs = [
@@ -226,7 +225,7 @@ async def test_06_repeated_end_to_end_headers_keep_order_both_ways(
         assert answer.header(name) == expected, f"response {name}"
 
 
-async def test_07_via_appended_after_received_via(
+async def test_via_appended_after_received_via(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -243,7 +242,7 @@ async def test_07_via_appended_after_received_via(
 @pytest.mark.parametrize(
     "via", ["1.1 portal-gateway", "1.0 fred, 1.1 Portal-Gateway", "HTTP/1.1 portal-gateway"]
 )
-async def test_07_via_with_our_pseudonym_is_a_refused_loop(
+async def test_via_with_our_pseudonym_is_a_refused_loop(
     upstream: StartUpstream, gateway: StartGateway, via: str
 ) -> None:
     up = await upstream()

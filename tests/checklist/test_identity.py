@@ -1,6 +1,5 @@
-"""Transparent-proxy properties 8-14 and 40 (docs/proxy-properties.md): client identity, hosts
-and request ids.
-"""
+"""Proxy properties of identity: the client address and scheme are believed only from trusted
+peers, hosts are routed as configured, every answer carries a request id."""
 
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ AiohttpServer = Callable[..., Awaitable[TestServer]]
 TRUSTED_LOCAL = "proxy:\n  trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]\n"
 
 
-async def test_08_untrusted_forwarded_for_is_not_the_client_ip(
+async def test_untrusted_forwarded_for_is_not_the_client_ip(
     upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gateway.access")
@@ -45,7 +44,7 @@ async def test_08_untrusted_forwarded_for_is_not_the_client_ip(
     assert "6.6.6.6" not in line
 
 
-async def test_09_trusted_peer_client_ip_is_rightmost_untrusted_and_lines_merge(
+async def test_trusted_peer_client_ip_is_rightmost_untrusted_and_lines_merge(
     upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gateway.access")
@@ -66,7 +65,7 @@ async def test_09_trusted_peer_client_ip_is_rightmost_untrusted_and_lines_merge(
     assert line.startswith("198.51.100.7 ")
 
 
-async def test_10_untrusted_forwarded_proto_and_host_are_overwritten(
+async def test_untrusted_forwarded_proto_and_host_are_overwritten(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -83,10 +82,10 @@ async def test_10_untrusted_forwarded_proto_and_host_are_overwritten(
     assert seen.header("host") == ["portal.example:8080"]
 
 
-async def test_10_trusted_forwarded_proto_and_host_are_believed(
+async def test_trusted_forwarded_proto_and_host_are_believed(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
-    # The other half of property 10 (docs/proxy-properties.md): the overwrite above is about trust, not a blanket rewrite.
+    # The other half of the forwarded-header property: the overwrite above is about trust, not a blanket rewrite.
     up = await upstream()
     gw = await gateway(up.url, TRUSTED_LOCAL)
     await raw_request(
@@ -99,7 +98,7 @@ async def test_10_trusted_forwarded_proto_and_host_are_believed(
     assert seen.header("x-forwarded-host") == ["www.portal.example"]
 
 
-async def test_11_forwarded_for_ipv6_client_is_quoted_and_bracketed(
+async def test_forwarded_for_ipv6_client_is_quoted_and_bracketed(
     upstream: StartUpstream, aiohttp_server: AiohttpServer
 ) -> None:
     up = await upstream()
@@ -125,7 +124,7 @@ async def test_11_forwarded_for_ipv6_client_is_quoted_and_bracketed(
     assert seen.header("x-forwarded-for") == ["::1"]
 
 
-async def test_12_header_names_with_underscores_never_reach_upstream(
+async def test_header_names_with_underscores_never_reach_upstream(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -141,7 +140,7 @@ async def test_12_header_names_with_underscores_never_reach_upstream(
         assert "6.6.6.6" not in repr(seen.headers)
 
 
-async def test_13_absolute_form_is_forwarded_in_origin_form_with_its_authority(
+async def test_absolute_form_is_forwarded_in_origin_form_with_its_authority(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -157,7 +156,7 @@ async def test_13_absolute_form_is_forwarded_in_origin_form_with_its_authority(
     assert seen.header("host") == ["portal.example:8443"]
 
 
-async def test_13_absolute_form_with_another_host_never_forwards_that_host(
+async def test_absolute_form_with_another_host_never_forwards_that_host(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     # RFC 9112 3.2.2: the authority wins over Host. The gateway refuses the disagreement
@@ -176,7 +175,7 @@ async def test_13_absolute_form_with_another_host_never_forwards_that_host(
         assert up.seen == []
 
 
-async def test_14_host_not_configured_gets_421_and_is_not_forwarded(
+async def test_host_not_configured_gets_421_and_is_not_forwarded(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -189,7 +188,7 @@ async def test_14_host_not_configured_gets_421_and_is_not_forwarded(
     assert len(up.seen) == 1
 
 
-async def test_40_request_id_on_every_response_and_sent_upstream(
+async def test_request_id_on_every_response_and_sent_upstream(
     upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gateway.access")
@@ -216,7 +215,7 @@ async def test_40_request_id_on_every_response_and_sent_upstream(
     assert " 400 " in lines[1]
 
 
-async def test_40_request_id_from_trusted_peer_is_preserved(
+async def test_request_id_from_trusted_peer_is_preserved(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()

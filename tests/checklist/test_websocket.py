@@ -1,6 +1,5 @@
-"""Transparent-proxy properties 37-38 (docs/proxy-properties.md): the WebSocket relay, between
-real peers.
-"""
+"""Proxy properties of the WebSocket relay: close codes and reasons, subprotocols, pings and
+large messages pass between real peers."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from tests.conftest import StartGateway, StartUpstream
 MIB = 1024 * 1024
 
 
-async def test_37_upstream_close_code_and_reason_reach_the_client(
+async def test_upstream_close_code_and_reason_reach_the_client(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def bye(request: web.Request) -> web.StreamResponse:
@@ -33,7 +32,7 @@ async def test_37_upstream_close_code_and_reason_reach_the_client(
         assert (msg.data, msg.extra) == (4001, "bye")
 
 
-async def test_37_client_close_code_and_reason_reach_the_upstream(
+async def test_client_close_code_and_reason_reach_the_upstream(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     got: list[tuple[int, str]] = []
@@ -58,7 +57,7 @@ async def test_37_client_close_code_and_reason_reach_the_upstream(
     assert got == [(4002, "later")]
 
 
-async def test_37_abnormal_upstream_drop_reaches_client_as_1011(
+async def test_abnormal_upstream_drop_reaches_client_as_1011(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def drop(request: web.Request) -> web.StreamResponse:
@@ -77,7 +76,7 @@ async def test_37_abnormal_upstream_drop_reaches_client_as_1011(
         assert msg.data == aiohttp.WSCloseCode.INTERNAL_ERROR
 
 
-async def test_38_subprotocol_chosen_by_upstream_is_the_one_sent_to_the_client(
+async def test_subprotocol_chosen_by_upstream_is_the_one_sent_to_the_client(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def choose(request: web.Request) -> web.StreamResponse:
@@ -95,7 +94,7 @@ async def test_38_subprotocol_chosen_by_upstream_is_the_one_sent_to_the_client(
     assert offered == {"v1.portal", "v2.portal"}
 
 
-async def test_38_ping_payload_comes_back_in_the_pong(
+async def test_ping_payload_comes_back_in_the_pong(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def echo(request: web.Request) -> web.StreamResponse:
@@ -115,7 +114,7 @@ async def test_38_ping_payload_comes_back_in_the_pong(
         assert msg.data == b"payload-123"
 
 
-async def test_38_five_mib_message_passes_when_the_limit_allows(
+async def test_five_mib_message_passes_when_the_limit_allows(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     async def echo(request: web.Request) -> web.StreamResponse:

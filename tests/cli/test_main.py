@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
-from tests.conftest import ROOT, ServerFactory, StartUpstream, config_text
-from tests.processes import ENV, free_port, gateway_process
-
-
-def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        cwd=ROOT,
-        timeout=60,
-    )
+from gateway.cli.main import main
+from tests.conftest import ENABLED_STORE, ROOT, StartUpstream, config_text
+from tests.processes import ENV, free_port, gateway_cli, gateway_process
 
 
 def test_check_prints_the_route_table() -> None:
@@ -41,10 +32,10 @@ def test_check_prints_the_route_table() -> None:
 
 def test_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    text = (
-        config_text("http://127.0.0.1:8081")
-        .replace("  ttl: 2\n", "  timout: 2\n")
-        .replace("retry_after: 120", "retry_after: x")
+    text = config_text(
+        "http://127.0.0.1:8081",
+        settings={"source": ENABLED_STORE, "field": "enabled", "timout": 2},
+        portal={"retry_after": "x"},
     )
     bad.write_text(text)
     result = gateway_cli("check", "--config", str(bad))
@@ -59,6 +50,7 @@ def test_check_reports_every_error_and_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_secrets_in_urls_are_masked(tmp_path: Path) -> None:
     cfg = tmp_path / "pg.yaml"
     settings = "source: postgresql://app:hunter2secret@127.0.0.1:1/x\nquery: SELECT 1\n"
@@ -72,8 +64,9 @@ def test_secrets_in_urls_are_masked(tmp_path: Path) -> None:
     assert "postgresql://app:***@127.0.0.1:1/x" in status.stdout
 
 
+@pytest.mark.slow
 async def test_status_speaks_the_office_portals_words(
-    aiohttp_server: ServerFactory, tmp_path: Path
+    aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> None:
     state = {"enabled": True}
 
@@ -115,37 +108,13 @@ async def test_status_speaks_the_office_portals_words(
     assert f"source: {url}" in out
 
 
-async def test_run_serves_and_stops_cleanly_on_sigterm(
-    upstream: StartUpstream, tmp_path: Path
-) -> None:
-    up = await upstream()
-    async with gateway_process(up.url, tmp_path) as gateway:
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(gateway.url("/office/x")) as resp,
-        ):
-            assert (resp.status, await resp.text()) == (200, "upstream saw GET /office/x")
-        assert await gateway.stop() == 0
-        log = await gateway.log()
-    # The test config has neither a change time nor a state file: start-up says what it costs.
-    assert (
-        f"WARNING gateway: {gateway.config}:4: settings: warning: neither "
-        "settings.changed_at_field nor settings.state_file is set: a restart forgets the last "
-        "disable" in log
-    )
-
-
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         cfg = tmp_path / "busy.yaml"
-        cfg.write_text(
-            config_text("http://127.0.0.1:8081").replace(
-                "listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}"
-            )
-        )
+        cfg.write_text(config_text("http://127.0.0.1:8081", {"listen": f"127.0.0.1:{port}"}))
         result = gateway_cli("run", "--config", str(cfg))
     assert result.returncode == 1
     assert (
@@ -153,54 +122,6 @@ def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         == f"portal-gateway: 127.0.0.1:{port} is already in use"
     )
     assert "Traceback" not in result.stderr
-
-
-def test_demo_names_a_busy_port_in_one_line(tmp_path: Path) -> None:
-    with socket.socket() as busy:
-        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            busy.bind(("127.0.0.1", 8081))
-            busy.listen()
-        except OSError:
-            pass  # something already holds 8081: the demo must say so all the same
-        result = gateway_cli("demo", "--data-dir", str(tmp_path / "data"))
-    assert result.returncode != 0
-    assert (
-        result.stderr.strip().splitlines()[-1]
-        == "portal-gateway demo: port 8081 on 127.0.0.1 is already in use"
-    )
-    assert "Traceback" not in result.stderr
-
-
-async def test_sighup_applies_a_valid_config_and_keeps_the_running_one_on_error(
-    upstream: StartUpstream, tmp_path: Path
-) -> None:
-    upstream_url = (await upstream()).url
-
-    async def status(session: aiohttp.ClientSession, path: str) -> int:
-        async with session.get(gateway.url(path)) as resp:
-            return resp.status
-
-    async with (
-        gateway_process(upstream_url, tmp_path) as gateway,
-        aiohttp.ClientSession() as session,
-    ):
-        await gateway.until(session, "/enroll", 200)
-        # A broken file: logged, and the running config keeps serving.
-        gateway.config.write_text(gateway.config.read_text().replace("  ttl: 2", "  ttl: soon"))
-        gateway.proc.send_signal(signal.SIGHUP)
-        await asyncio.sleep(0.3)
-        assert await status(session, "/enroll") == 200
-        # A valid file without the customer route: applied to the next request.
-        office_route = "routes:\n  - name: office\n    paths: [/office]\n    upstream: portal\n    portal: office\n"
-        gateway.write_config(upstream_url, routes=office_route)
-        gateway.proc.send_signal(signal.SIGHUP)
-        await gateway.until(session, "/enroll", 404)
-        assert await status(session, "/office/x") == 200
-        assert await gateway.stop() == 0
-        log = await gateway.log()
-    assert "settings.ttl: expected seconds" in log and "keeping the running config" in log
-    assert "SIGHUP:" in log and "applied" in log
 
 
 async def test_admin_listen_keeps_the_reserved_endpoints_off_the_public_listener(
@@ -230,14 +151,15 @@ async def test_admin_listen_keeps_the_reserved_endpoints_off_the_public_listener
 
 def test_check_refuses_admin_listen_on_the_public_listener(tmp_path: Path) -> None:
     cfg = tmp_path / "clash.yaml"
-    text = config_text("http://127.0.0.1:8081").replace(
-        "listen: 127.0.0.1:0", "listen: 0.0.0.0:8080\nadmin_listen: 127.0.0.1:8080"
+    text = config_text(
+        "http://127.0.0.1:8081", {"listen": "0.0.0.0:8080", "admin_listen": "127.0.0.1:8080"}
     )
     cfg.write_text(text)
     result = gateway_cli("check", "--config", str(cfg))
     assert (result.returncode, result.stdout) == (2, "")
+    line = text.splitlines().index("admin_listen: 127.0.0.1:8080") + 1
     assert result.stderr.splitlines() == [
-        f"{cfg}:2: admin_listen: 127.0.0.1:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is "
+        f"{cfg}:{line}: admin_listen: 127.0.0.1:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is "
         "every address, so both would take port 8080; use another port"
     ]
 
@@ -310,3 +232,44 @@ def test_check_validates_a_stores_options_without_importing_its_driver(tmp_path:
         result = check_without("", cfg)
         assert result.returncode == 2
         assert "required for" in result.stderr
+
+
+# The same commands in this process (main() as the entry point calls it): what they print.
+
+
+def test_in_process_check_exits_2_with_each_error_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config_text("http://127.0.0.1:8081", portal={"retry_after": "x"}))
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--config", str(bad)])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    line = bad.read_text().splitlines().index("  retry_after: x") + 1
+    assert (out, err) == (
+        "",
+        f"{bad}:{line}: customer_portal.retry_after: expected whole seconds, got 'x'\n",
+    )
+
+
+def test_in_process_status_reads_the_store_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "portal.json"
+    store.write_text('{"enabled": false}')
+    cfg = tmp_path / "gw.yaml"
+    settings = {"source": f"file://{store}", "field": "enabled"}
+    cfg.write_text(config_text("http://127.0.0.1:8081", settings=settings))
+    assert main(["status", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == (
+        f"You are currently NOT using the Customer Portal.\nsource: file://{store}\n"
+    )
+    store.unlink()
+    assert main(["status", "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "The Customer Portal state could not be read.",
+        f"source: file://{store}",
+    ]
+    assert out[2].startswith("error: ") and str(store) in out[2]

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.cli.main import main
 from gateway.config import UNAVAILABLE_MESSAGE as MESSAGE
 from gateway.config import Config, ConfigError, config_from_text, load_config
-from tests.conftest import PAGE, config_text
+from tests.conftest import config_text
 
-BASE = config_text("http://127.0.0.1:8081")
+URL = "http://127.0.0.1:8081"
+BASE = config_text(URL)
 
 
-def parse(extra: str) -> list[str]:
+def parse(extra: dict[str, Any]) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        config_from_text(BASE + textwrap.dedent(extra), "cfg.yaml")
+        config_from_text(config_text(URL, extra), "cfg.yaml")
     return [str(i) for i in info.value.issues]
 
 
@@ -31,24 +32,24 @@ def line_of(text: str, needle: str) -> int:
 
 
 def test_an_unknown_proxy_is_an_error_with_a_did_you_mean() -> None:
-    text = BASE + "forward_auth:\n  proxy: ngnix\n"
-    assert parse("forward_auth:\n  proxy: ngnix\n") == [
+    text = config_text(URL, {"forward_auth": {"proxy": "ngnix"}})
+    assert parse({"forward_auth": {"proxy": "ngnix"}}) == [
         f"cfg.yaml:{line_of(text, 'ngnix')}: forward_auth.proxy: expected nginx | traefik | "
         "caddy | envoy, got 'ngnix' (did you mean 'nginx'?)"
     ]
-    text = BASE + "forward_auth:\n  porxy: envoy\n"
-    assert parse("forward_auth:\n  porxy: envoy\n") == [
+    text = config_text(URL, {"forward_auth": {"porxy": "envoy"}})
+    assert parse({"forward_auth": {"porxy": "envoy"}}) == [
         f"cfg.yaml:{line_of(text, 'porxy')}: forward_auth.porxy: unknown key (did you mean 'proxy'?)"
     ]
-    assert parse("forward_auth: envoy\n")[0].endswith(
+    assert parse({"forward_auth": "envoy"})[0].endswith(
         "forward_auth: expected a mapping, got 'envoy'"
     )
 
 
 def test_the_proxy_is_recorded_and_unset_by_default() -> None:
     assert config_from_text(BASE, "cfg.yaml").forward_auth.proxy is None
-    extra = "forward_auth:\n  proxy: caddy\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
-    config = config_from_text(BASE + extra, "cfg.yaml")
+    extra = {"forward_auth": {"proxy": "caddy"}, "proxy": {"trusted_proxies": ["10.0.0.0/8"]}}
+    config = config_from_text(config_text(URL, extra), "cfg.yaml")
     assert (config.forward_auth.proxy, ours(config)) == ("caddy", [])
 
 
@@ -56,7 +57,7 @@ def test_check_warns_when_no_proxy_can_be_trusted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "gw.yaml"
-    path.write_text(BASE + "forward_auth:\n  proxy: traefik\n")
+    path.write_text(config_text(URL, {"forward_auth": {"proxy": "traefik"}}))
     assert main(["check", "--config", str(path)]) == 0
     out, err = capsys.readouterr()
     line = line_of(path.read_text(), "traefik")
@@ -78,13 +79,22 @@ def test_the_shipped_gateway_side_example_is_valid_and_quiet() -> None:
 def test_check_warns_when_the_page_cannot_ride_in_an_nginx_header(tmp_path: Path) -> None:
     page = tmp_path / "big.html"
     page.write_text(MESSAGE + "<!--" + "x" * 30_000 + "-->")
-    text = config_text("http://127.0.0.1:8081").replace(str(PAGE), str(page))
-    extra = "forward_auth:\n  proxy: nginx\nproxy:\n  trusted_proxies: [10.0.0.0/8]\n"
-    config = config_from_text(text + extra, "cfg.yaml")
+    behind = {"proxy": {"trusted_proxies": ["10.0.0.0/8"]}}
+    text = config_text(
+        "http://127.0.0.1:8081",
+        {"forward_auth": {"proxy": "nginx"}, **behind},
+        portal={"unavailable_page": str(page)},
+    )
+    config = config_from_text(text, "cfg.yaml")
     assert ours(config) == [
         f"cfg.yaml:{line_of(text, 'unavailable_page:')}: customer_portal.unavailable_page: "
         f"warning: {len(page.read_bytes())} bytes: behind nginx the page travels in a header of the decision, and the "
         "example's proxy_buffer_size (32k) needs it under 24576 bytes"
     ]
-    caddy = config_from_text(text + extra.replace("nginx", "caddy"), "cfg.yaml")
+    caddy_text = config_text(
+        "http://127.0.0.1:8081",
+        {"forward_auth": {"proxy": "caddy"}, **behind},
+        portal={"unavailable_page": str(page)},
+    )
+    caddy = config_from_text(caddy_text, "cfg.yaml")
     assert ours(caddy) == []

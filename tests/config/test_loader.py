@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import textwrap
+from typing import Any
 
 import pytest
 
@@ -15,9 +17,40 @@ from gateway.config import (
     parse_config,
 )
 from gateway.settings import SOURCES
-from tests.conftest import ENABLED_STORE, PAGE, config_text
+from tests.conftest import (
+    DEFAULT_ROUTES,
+    ENABLED_STORE,
+    PAGE,
+    config_data,
+    config_yaml,
+)
 
-GOOD = config_text("http://127.0.0.1:8081")
+URL = "http://127.0.0.1:8081"
+
+
+def text_of(**overrides: Any) -> str:
+    """The test config with `overrides` merged in (None removes a key), as YAML text."""
+    return config_yaml(config_data(URL, **overrides))
+
+
+def settings(**changes: Any) -> dict[str, Any]:
+    """The default settings section with `changes` (None removes a key)."""
+    base: dict[str, Any] = {"source": ENABLED_STORE, "field": "enabled", "ttl": 2, **changes}
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def routes(index: int, **changes: Any) -> list[dict[str, Any]]:
+    """The default routes with `changes` to the one at `index`."""
+    out = copy.deepcopy(DEFAULT_ROUTES)
+    out[index].update(changes)
+    return out
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
+
+
+GOOD = text_of()
 
 
 def errors_of(text: str) -> list[str]:
@@ -45,18 +78,19 @@ def test_good_config_parses_every_section() -> None:
 
 
 def test_unknown_key_has_a_did_you_mean_on_its_line() -> None:
-    text = GOOD.replace("  ttl: 2\n", "  timout: 2\n")
-    line = text.splitlines().index("  timout: 2") + 1
+    text = text_of(settings=settings(ttl=None, timout=2))
+    line = line_of(text, "timout:")
     assert errors_of(text) == [
         f"cfg.yaml:{line}: settings.timout: unknown key (did you mean 'timeout'?)"
     ]
 
 
 def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
-    text = GOOD.replace("  ttl: 2\n", "  ttl: soon\n").replace(
-        "retry_after: 120", "retry_after: -1"
+    text = text_of(
+        settings=settings(ttl="soon"),
+        customer_portal={"retry_after": -1},
+        routes=routes(1, portal="staff"),
     )
-    text = text.replace("    portal: office\n", "    portal: staff\n")
     found = errors_of(text)
     assert len(found) == 3
     assert any(
@@ -82,121 +116,101 @@ def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "expected"),
+    ("overrides", "expected"),
     [
         (
-            "listen: 127.0.0.1:0",
-            "listen: nowhere",
+            {"listen": "nowhere"},
             r"listen: expected host:port \(127\.0\.0\.1:8080\), got 'nowhere'$",
         ),
         (
-            "portal: http://127.0.0.1:8081",
-            "portal: ftp://x",
+            {"upstreams": {"portal": "ftp://x"}},
             r"upstreams\.portal: expected an http:// or https:// URL, got 'ftp://x'$",
         ),
         (
-            "portal: http://127.0.0.1:8081",
-            "portal: http://h:1/base",
+            {"upstreams": {"portal": "http://h:1/base"}},
             r"upstreams\.portal: must be an origin \(scheme://host:port\); paths are forwarded unchanged$",
         ),
         (
-            f"source: {ENABLED_STORE}",
-            "source: gopher://x",
+            {"settings": settings(source="gopher://x")},
             r"settings\.source: unsupported scheme 'gopher'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
         ),
         (
-            f"source: {ENABLED_STORE}",
-            "source: memory://",
+            {"settings": settings(source="memory://")},
             r"settings\.source: unsupported scheme 'memory'; expected one of http, https, file, sqlite, postgresql, mysql, redis$",
         ),
         (
-            f"source: {ENABLED_STORE}\n  field: enabled",
-            "source: http://x/s",
-            r"settings: settings\.field: required for http:// sources \(e\.g\. enabled\)$".replace(
-                "settings: ", ""
-            ),
+            {"settings": settings(source="http://x/s", field=None)},
+            r"settings\.field: required for http:// sources \(e\.g\. enabled\)$",
         ),
         (
-            f"source: {ENABLED_STORE}\n  field: enabled",
-            "source: postgresql://db/x",
+            {"settings": settings(source="postgresql://db/x", field=None)},
             r"settings\.query: required for postgresql:// sources$",
         ),
         (
-            "  ttl: 2\n",
-            "  ttl: 2\n  on_error: maybe\n",
+            {"settings": settings(on_error="maybe")},
             r"settings\.on_error: expected last-known \| enabled \| disabled, got 'maybe'$",
         ),
         (
-            "  ttl: 2\n",
-            "  ttl: 0\n",
+            {"settings": settings(ttl=0)},
             r"settings\.ttl: expected seconds \(2, \"2s\", \"500ms\"\), got 0$",
         ),
         (
-            "upstream: portal\n    portal: office",
-            "upstream: portl\n    portal: office",
+            {"routes": routes(1, upstream="portl")},
             r"routes\[1\]\.upstream: unknown upstream 'portl' \(did you mean 'portal'\?\)$",
         ),
         (
-            "paths: [/public]",
-            "paths: [public]",
+            {"routes": routes(0, paths=["public"])},
             r"routes\[0\]\.paths\[0\]: request target must start with '/', got 'public'$",
         ),
         (
-            "paths: [/public]",
-            "paths: [/a/../b]",
+            {"routes": routes(0, paths=["/a/../b"])},
             r"routes\[0\]\.paths\[0\]: dot segment in path, got '/a/\.\./b'$",
         ),
         (
-            "paths: [/public]",
-            "paths: [/_gateway/x]",
+            {"routes": routes(0, paths=["/_gateway/x"])},
             r"routes\[0\]\.paths: '/_gateway/x' is reserved for the gateway \(/_gateway\)$",
         ),
         (
-            "paths: [/public]",
-            "paths: [/public]\n    hosts: ['bad host']",
+            {"routes": routes(0, hosts=["bad host"])},
             r"routes\[0\]\.hosts\[0\]: expected a host name or \*\.domain, got 'bad host'$",
         ),
         (
-            "paths: [/public]",
-            "paths: [/public]\n    methods: [get]",
+            {"routes": routes(0, methods=["get"])},
             r"routes\[0\]\.methods\[0\]: expected an upper-case method, got 'get'$",
         ),
         (
-            "retry_after: 120",
-            "retry_after: soon",
+            {"customer_portal": {"retry_after": "soon"}},
             r"customer_portal\.retry_after: expected whole seconds, got 'soon'$",
         ),
         (
-            f"unavailable_page: {PAGE}",
-            "unavailable_page: /nonexistent/page.html",
+            {"customer_portal": {"unavailable_page": "/nonexistent/page.html"}},
             r"customer_portal\.unavailable_page: file not found: /nonexistent/page\.html$",
         ),
         (
-            f"session_key: {'k' * 40}",
-            "session_key: short",
+            {"customer_portal": {"session_key": "short"}},
             r"customer_portal\.session_key: must be at least 32 characters \(the value is not shown\)$",
         ),
     ],
 )
-def test_error_classes(old: str, new: str, expected: str) -> None:
-    assert old in GOOD
-    found = errors_of(GOOD.replace(old, new, 1))
+def test_error_classes(overrides: dict[str, Any], expected: str) -> None:
+    found = errors_of(text_of(**overrides))
     assert len(found) == 1, found
     assert re.match(r"^cfg\.yaml:\d+: " + expected, found[0]), found[0]
     assert "short" not in found[0]  # a secret is never echoed
 
 
 def test_error_lines_point_at_the_offending_value() -> None:
-    text = GOOD.replace("retry_after: 120", "retry_after: soon")
-    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "retry_after" in ln)
+    text = text_of(customer_portal={"retry_after": "soon"})
+    line = line_of(text, "retry_after")
     assert errors_of(text)[0].startswith(f"cfg.yaml:{line}: customer_portal.retry_after:")
 
 
 def test_duplicate_keys_are_errors_not_last_wins() -> None:
-    text = GOOD.replace("  ttl: 2\n", "  ttl: 2\n  ttl: 3\n")
-    line = text.splitlines().index("  ttl: 3") + 1
+    # Data cannot hold a duplicate key: this one case writes the YAML itself.
+    text = GOOD + "proxy:\n  read_timeout: 2\n  read_timeout: 3\n"
+    line = text.splitlines().index("  read_timeout: 3") + 1
     assert errors_of(text) == [
-        f"cfg.yaml:{line}: settings.ttl: duplicate key (first on line {line - 1})"
+        f"cfg.yaml:{line}: proxy.read_timeout: duplicate key (first on line {line - 1})"
     ]
 
 
@@ -206,7 +220,7 @@ def test_page_without_the_sentence_is_a_config_error(tmp_path: object) -> None:
     assert isinstance(tmp_path, pathlib.Path)
     page = tmp_path / "page.html"
     page.write_text("<h1>Down</h1>")
-    found = errors_of(GOOD.replace(str(PAGE), str(page)))
+    found = errors_of(text_of(customer_portal={"unavailable_page": str(page)}))
     assert found[0].endswith(
         "does not contain the required sentence 'Our Customer Portal is currently unavailable. Please check back later.'"
     )
@@ -226,8 +240,9 @@ def test_missing_file_is_a_config_error(tmp_path: object) -> None:
 
 def test_durations_and_sizes_accept_units() -> None:
     config = config_from_text(
-        GOOD.replace("  ttl: 2\n", '  ttl: "500ms"\n')
-        + "proxy:\n  client_max_size: 512k\n  read_timeout: 2m\n",
+        text_of(
+            settings=settings(ttl="500ms"), proxy={"client_max_size": "512k", "read_timeout": "2m"}
+        ),
         "cfg.yaml",
     )
     assert config.settings.ttl == 0.5
@@ -284,8 +299,8 @@ def test_secrets_never_appear_in_repr() -> None:
 def test_admin_listen_on_the_listen_address_is_a_config_error(
     listen: str, admin: str, why: str
 ) -> None:
-    text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
-    assert errors_of(text) == [f"cfg.yaml:2: admin_listen: {why}"]
+    text = text_of(listen=listen, admin_listen=admin)
+    assert errors_of(text) == [f"cfg.yaml:{line_of(text, 'admin_listen:')}: admin_listen: {why}"]
 
 
 @pytest.mark.parametrize(
@@ -299,14 +314,13 @@ def test_admin_listen_on_the_listen_address_is_a_config_error(
     ],
 )
 def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
-    text = GOOD.replace("listen: 127.0.0.1:0", f"listen: {listen!r}\nadmin_listen: {admin!r}")
-    config = config_from_text(text, "cfg.yaml", SOURCES)
+    config = config_from_text(text_of(listen=listen, admin_listen=admin), "cfg.yaml", SOURCES)
     host, _, port = admin.rpartition(":")
     assert config.admin_listen == (host.strip("[]"), int(port))
 
 
 def test_a_bad_listen_is_reported_alone_not_as_a_clash() -> None:
-    text = GOOD.replace("listen: 127.0.0.1:0", "listen: nowhere\nadmin_listen: 127.0.0.1:8080")
+    text = text_of(listen="nowhere", admin_listen="127.0.0.1:8080")
     assert errors_of(text) == [
         "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), got 'nowhere'"
     ]
@@ -319,37 +333,40 @@ FORGETS = (
 
 
 @pytest.mark.parametrize(
-    ("settings", "warning"),
+    ("section", "warning"),
     [
         (
-            "source: http://s/x\n  field: enabled",
+            {"source": "http://s/x", "field": "enabled"},
             f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}",
         ),
         (
-            "source: file:///srv/s.json\n  field: enabled",
+            {"source": "file:///srv/s.json", "field": "enabled"},
             f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}",
         ),
         (
-            "source: sqlite:///s.db\n  query: SELECT enabled FROM s WHERE id = 1",
+            {"source": "sqlite:///s.db", "query": "SELECT enabled FROM s WHERE id = 1"},
             "the query returns no change time (a second column) and settings.state_file is "
             f"not set: {FORGETS}",
         ),
         (
-            "source: sqlite:///s.db\n  query: select coalesce(a, 'x,y') from s",
+            {"source": "sqlite:///s.db", "query": "select coalesce(a, 'x,y') from s"},
             "the query returns no change time (a second column) and settings.state_file is "
             f"not set: {FORGETS}",
         ),
-        ("source: http://s/x\n  field: enabled\n  changed_at_field: at", None),
-        ("source: http://s/x\n  field: enabled\n  state_file: /var/lib/pg/state.json", None),
-        ("source: sqlite:///s.db\n  query: SELECT enabled, changed_at FROM s", None),
-        ("source: sqlite:///s.db\n  query: SELECT * FROM s", None),  # cannot tell
-        ("source: redis://cache/0\n  key: k", None),  # the poller tells, at its first read
+        ({"source": "http://s/x", "field": "enabled", "changed_at_field": "at"}, None),
+        (
+            {"source": "http://s/x", "field": "enabled", "state_file": "/var/lib/pg/state.json"},
+            None,
+        ),
+        ({"source": "sqlite:///s.db", "query": "SELECT enabled, changed_at FROM s"}, None),
+        ({"source": "sqlite:///s.db", "query": "SELECT * FROM s"}, None),  # cannot tell
+        ({"source": "redis://cache/0", "key": "k"}, None),  # the poller tells, at its first read
     ],
 )
 def test_a_config_that_forgets_the_last_disable_on_restart_warns(
-    settings: str, warning: str | None
+    section: dict[str, Any], warning: str | None
 ) -> None:
-    text = GOOD.replace(f"source: {ENABLED_STORE}\n  field: enabled", settings)
+    text = text_of(settings={**section, "ttl": 2})
     config = config_from_text(text, "cfg.yaml", SOURCES)
     line = text.splitlines().index("settings:") + 1
     expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]

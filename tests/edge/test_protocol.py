@@ -107,6 +107,7 @@ async def test_a_quiet_connection_is_closed_too(
     assert reply.startswith(b"HTTP/1.1 408")
 
 
+@pytest.mark.slow
 async def test_ten_thousand_pipelined_requests_in_bounded_memory(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:

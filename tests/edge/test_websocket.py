@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 
 from gateway.app import create_app
 from gateway.config import config_from_text
@@ -80,7 +81,7 @@ async def test_a_disable_during_the_upstream_handshake_answers_the_unavailable_p
 
 
 async def test_a_disable_while_the_clients_101_is_sent_closes_with_1013_at_once(
-    upstream: StartUpstream, aiohttp_client: Any
+    upstream: StartUpstream, aiohttp_client: AiohttpClient
 ) -> None:
     side = Side()
     up = await upstream({"/live": _ws_upstream(side, wait_before_101=False)})
@@ -96,7 +97,7 @@ async def test_a_disable_while_the_clients_101_is_sent_closes_with_1013_at_once(
             await poller.refresh()
 
     app.on_response_prepare.append(flip_mid_handshake)
-    client = await aiohttp_client(GatewayTestServer(app, config))
+    client: TestClient[web.Request, None] = await aiohttp_client(GatewayTestServer(app, config))
     await poller.refresh()
     async with client.ws_connect("/live/spaces") as ws:
         msg = await asyncio.wait_for(ws.receive(), 5)

@@ -1,4 +1,4 @@
-"""The forward-auth reader and answer translation, as pure functions (no servers needed)."""
+"""The forward-auth reader: each proxy read from its own header family only (pure)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import ipaddress
 
 import pytest
 
-from gateway.admin import forward_answer
 from gateway.config import Proxy
 from gateway.policy.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
 
@@ -88,45 +87,3 @@ def test_absent_host_client_and_scheme_are_empty_not_guessed() -> None:
         "envoy", [("x-forwarded-for", "2001:db8::1")], "/_gateway/decision/", PEER, TRUSTED
     )
     assert (v6.client, v6.target) == ("2001:db8::1", "/")
-
-
-def test_nginx_set_cookie_slots_keep_the_stamp_first_and_count_what_does_not_fit() -> None:
-    lines = [f"c{i}=; Max-Age=0" for i in range(9)] + ["portal_gateway_stamp=v; Path=/"]
-    answer = forward_answer.allow("nginx", "a=1", lines, "portal_gateway_stamp", "customer")
-    slots = [v for k, v in answer.headers if k.startswith("X-Portal-Gateway-Set-Cookie-")]
-    assert slots == ["portal_gateway_stamp=v; Path=/", *lines[:7]]
-    assert answer.dropped_set_cookies == 2
-    assert ("X-Portal-Gateway-Cookie", "a=1") in answer.headers
-    # Also as plain lines, which nginx ignores and every other reader of the answer can use.
-    assert [v for k, v in answer.headers if k == "Set-Cookie"] == lines
-
-
-@pytest.mark.parametrize(
-    ("proxy", "status", "cookie_header"),
-    [
-        ("nginx", 204, ()),
-        ("caddy", 204, ()),
-        ("traefik", 204, ()),
-        ("envoy", 200, (("x-envoy-auth-headers-to-remove", "cookie"),)),
-    ],
-)
-def test_an_allow_without_cookies_tells_each_proxy_to_send_none(
-    proxy: Proxy, status: int, cookie_header: tuple[tuple[str, str], ...]
-) -> None:
-    answer = forward_answer.allow(proxy, "", (), "portal_gateway_stamp", "office")
-    assert answer.status == status
-    assert answer.headers == (
-        ("Cache-Control", "no-store"),
-        ("X-Portal-Gateway-Route", "office"),
-        *cookie_header,
-    )
-
-
-def test_the_page_rides_on_one_line_for_nginx_only() -> None:
-    page = b"<p>a\r\nb\tc\x00d</p>\n"
-    nginx = forward_answer.deny("nginx", 503, [("Content-Type", "text/html")], page, "s", 403)
-    assert nginx.status == 403 and nginx.body == page
-    assert dict(nginx.headers)["X-Portal-Gateway-Body"] == "<p>a  b cd</p> "
-    assert dict(nginx.headers)["X-Portal-Gateway-Status"] == "503"
-    caddy = forward_answer.deny("caddy", 503, [("Content-Type", "text/html")], page, "s")
-    assert (caddy.status, caddy.headers) == (503, (("Content-Type", "text/html"),))

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, make_source
 from gateway.settings.http import MAX_BODY
-from tests.conftest import ServerFactory
 
 
-async def serve(aiohttp_server: ServerFactory, handler: Any) -> str:
+async def serve(aiohttp_server: AiohttpServer, handler: Any) -> str:
     app = web.Application()
     app.router.add_get("/s", handler)
     server = await aiohttp_server(app)
@@ -44,7 +44,7 @@ async def read(url: str, **options: Any) -> Reading:
     ],
 )
 async def test_anything_but_a_2xx_json_value_is_a_read_error(
-    aiohttp_server: ServerFactory, status: int, body: str, content_type: str, message: str
+    aiohttp_server: AiohttpServer, status: int, body: str, content_type: str, message: str
 ) -> None:
     async def handle(request: web.Request) -> web.Response:
         headers = {"Location": "/elsewhere"} if status == 302 else None
@@ -58,7 +58,7 @@ async def test_anything_but_a_2xx_json_value_is_a_read_error(
 
 
 async def test_any_2xx_with_json_is_a_value_and_the_field_is_dotted(
-    aiohttp_server: ServerFactory,
+    aiohttp_server: AiohttpServer,
 ) -> None:
     async def handle(request: web.Request) -> web.Response:
         document = {"data": {"portal": [{"enabled": "Off", "at": "2023-11-14T22:13:20Z"}]}}
@@ -80,7 +80,7 @@ async def test_any_2xx_with_json_is_a_value_and_the_field_is_dotted(
     ],
 )
 async def test_change_time_as_epoch_or_iso_8601(
-    aiohttp_server: ServerFactory, stamp: object, expected: float
+    aiohttp_server: AiohttpServer, stamp: object, expected: float
 ) -> None:
     async def handle(request: web.Request) -> web.Response:
         return web.json_response({"enabled": True, "changed_at": stamp})
@@ -91,7 +91,7 @@ async def test_change_time_as_epoch_or_iso_8601(
 
 @pytest.mark.parametrize("stamp", ["yesterday", None, True, [1]])
 async def test_a_bad_change_time_is_a_read_error(
-    aiohttp_server: ServerFactory, stamp: object
+    aiohttp_server: AiohttpServer, stamp: object
 ) -> None:
     async def handle(request: web.Request) -> web.Response:
         return web.json_response({"enabled": True, "changed_at": stamp})
@@ -112,7 +112,7 @@ async def test_a_bad_change_time_is_a_read_error(
     ],
 )
 async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
-    aiohttp_server: ServerFactory, body: str, why: str
+    aiohttp_server: AiohttpServer, body: str, why: str
 ) -> None:
     # Python's json module reads NaN and Infinity, as some stores' serialisers write them.
     async def handle(request: web.Request) -> web.Response:
@@ -123,7 +123,7 @@ async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
         await read(url, changed_at_field="changed_at")
 
 
-async def test_an_oversized_answer_is_refused(aiohttp_server: ServerFactory) -> None:
+async def test_an_oversized_answer_is_refused(aiohttp_server: AiohttpServer) -> None:
     async def handle(request: web.Request) -> web.StreamResponse:
         # Chunked, so no Content-Length warns the client in advance.
         response = web.StreamResponse()
@@ -141,7 +141,7 @@ async def test_an_oversized_answer_is_refused(aiohttp_server: ServerFactory) -> 
 
 
 async def test_one_session_for_every_read_and_no_cookies_kept(
-    aiohttp_server: ServerFactory,
+    aiohttp_server: AiohttpServer,
 ) -> None:
     seen: list[str | None] = []
 

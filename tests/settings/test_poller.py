@@ -61,6 +61,7 @@ def make(source: MemorySource, clock: Clock | None = None, **cfg: Any) -> tuple[
     return Poller(source, config, clock=clock, wall=clock, jitter=lambda ttl: 0.25), clock
 
 
+@pytest.mark.slow
 async def test_one_read_per_ttl_whatever_the_traffic(
     upstream: Callable[..., Awaitable[Upstream]], gateway: Callable[..., Awaitable[Gateway]]
 ) -> None:

@@ -7,9 +7,16 @@ from typing import Any
 import pytest
 
 from gateway.config import SettingsConfig
-from gateway.settings import REGISTRY, SettingsUnavailable, make_source, parse_flag
+from gateway.settings import (
+    REGISTRY,
+    SettingsUnavailable,
+    forgets_last_disable,
+    make_source,
+    parse_flag,
+)
 from gateway.settings.file import FileSource
 from gateway.settings.http import HttpSource
+from gateway.settings.options import FORGETS
 from gateway.settings.redis import RedisSource
 from gateway.settings.sql import SqlSource
 
@@ -117,3 +124,44 @@ def test_every_registered_store_declares_its_options_and_can_be_made() -> None:
         store = importlib.import_module(module)
         assert callable(store.create), scheme
         assert all(option.expected for option in store.SCHEMA.options), scheme
+
+
+NO_TIME = f"neither settings.changed_at_field nor settings.state_file is set: {FORGETS}"
+ONE_COLUMN = (
+    "the query returns no change time (a second column) and settings.state_file is not "
+    f"set: {FORGETS}"
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [
+        (SettingsConfig("https://s/x", options={"field": "on"}), NO_TIME),
+        (SettingsConfig("file:///s.json", options={"field": "on"}), NO_TIME),
+        (SettingsConfig("https://s/x", options={"field": "on", "changed_at_field": "at"}), None),
+        (SettingsConfig("https://s/x", options={"field": "on"}, state_file="/var/s.json"), None),
+        (
+            SettingsConfig("postgresql+asyncpg://db/x", options={"query": "select on from s"}),
+            ONE_COLUMN,
+        ),
+        (SettingsConfig("mysql://db/x", options={"query": "SELECT `a,b` FROM s"}), ONE_COLUMN),
+        (SettingsConfig("sqlite:///s.db", options={"query": "SELECT f(a, b) FROM s;"}), ONE_COLUMN),
+        (SettingsConfig("sqlite:///s.db", options={"query": "SELECT a, (b) FROM s"}), None),
+        (
+            SettingsConfig("sqlite:///s.db", options={"query": "SELECT * FROM s"}),
+            None,
+        ),  # cannot tell
+        (
+            SettingsConfig(
+                "sqlite:///s.db", options={"query": "WITH x AS (SELECT 1) SELECT * FROM x"}
+            ),
+            None,
+        ),
+        (
+            SettingsConfig("redis://cache/0", options={"key": "k"}),
+            None,
+        ),  # the poller tells at its first read
+    ],
+)
+def test_forgets_last_disable(settings: SettingsConfig, why: str | None) -> None:
+    assert forgets_last_disable(settings) == why

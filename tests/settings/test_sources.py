@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -19,7 +20,6 @@ from gateway.config import SettingsConfig, yaml_keys
 from gateway.settings import Reading, SettingsUnavailable, make_source
 from gateway.settings.poller import Poller
 from gateway.settings.sql import engine_url
-from tests.conftest import ServerFactory
 from tests.services import MYSQL_URL, PG_URL, REDIS_URL, require
 
 CHANGED = 1_700_000_123.0
@@ -172,7 +172,7 @@ SERVICE = pytest.mark.services
     ]
 )
 async def store(
-    request: pytest.FixtureRequest, aiohttp_server: ServerFactory, tmp_path: Path
+    request: pytest.FixtureRequest, aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> AsyncIterator[Store]:
     kind = request.param
     made: Store
@@ -259,7 +259,10 @@ async def test_a_hanging_store_times_out_in_the_poller(store: Store) -> None:
         sleep = "pg_sleep(5)" if store.kind == "postgresql" else "SLEEP(5)"
         cfg = store.config(timeout=0.3, query=f"SELECT 1 FROM (SELECT {sleep}) AS s")
     elif isinstance(store, RedisStore):
-        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        # Accepts and never answers. The writers are kept: Python 3.13 closes a connection
+        # whose StreamWriter is garbage-collected, which would be an error, not a hang.
+        held: list[asyncio.StreamWriter] = []
+        silent = await asyncio.start_server(lambda r, w: held.append(w), "127.0.0.1", 0)
         port = silent.sockets[0].getsockname()[1]
         cfg = store.config(timeout=0.3, source=f"redis://127.0.0.1:{port}/0")
     else:
@@ -272,3 +275,8 @@ async def test_a_hanging_store_times_out_in_the_poller(store: Store) -> None:
         assert poller.state.enabled is False  # cold start stays closed
     finally:
         await poller.stop()
+        if isinstance(store, RedisStore):
+            for writer in held:
+                writer.close()
+            silent.close()
+            await silent.wait_closed()

@@ -145,6 +145,7 @@ async def test_timestamp_and_decimal_epoch_change_times(server_url: str) -> None
         await engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.services
 async def test_reads_recover_after_hanging_queries_and_the_pool_does_not_leak(
     server_url: str,

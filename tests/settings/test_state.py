@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from gateway.config import SettingsConfig
+from gateway.settings.poller import Poller
 from gateway.settings.state import PortalState
+from gateway.testing import MemorySource
 
 
 def test_update_publishes_and_subscribers_hear_flips_only(
@@ -34,3 +39,49 @@ def test_ready_turns_true_once_and_logs_once(caplog: pytest.LogCaptureFixture) -
     ]
     with pytest.raises(AttributeError):
         state.ready = False  # type: ignore[misc]
+
+
+SETTINGS = SettingsConfig("file:///portal.json", options={"field": "enabled"})
+
+
+def poller(source: MemorySource) -> Poller:
+    return Poller(source, SETTINGS, jitter=lambda ttl: 0.0)
+
+
+def test_a_new_state_is_closed_and_not_ready() -> None:
+    state = PortalState("file:///portal.json")
+    assert (state.enabled, state.ready, state.last_disabled_at) == (False, False, None)
+    assert (state.last_error, state.last_success_at) == (None, None)
+
+
+async def test_subscribers_hear_each_flip_once_and_a_failing_one_harms_no_other(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = MemorySource(True)
+    p = poller(source)
+    heard: list[bool] = []
+
+    def broken(enabled: bool) -> None:
+        raise RuntimeError("subscriber bug")
+
+    p.state.subscribe(broken)
+    unsubscribe = p.state.subscribe(heard.append)
+    caplog.set_level(logging.INFO, "gateway.settings")
+    await p.refresh()
+    await p.refresh()  # the same value: no flip, nobody told
+    source.set(False)
+    await p.refresh()
+    assert heard == [True, False]
+    assert p.state.ready and not p.state.enabled
+    unsubscribe()
+    unsubscribe()  # twice is harmless
+    source.set(True)
+    await p.refresh()
+    assert heard == [True, False]
+    messages = [r.getMessage() for r in caplog.records if r.name == "gateway.settings"]
+    assert messages.count("customer portal state subscriber failed") == 3
+    # The state names its store (a MemorySource calls itself memory://).
+    assert messages.count("customer portal enabled (source memory://)") == 2
+    assert messages.count("customer portal disabled (source memory://)") == 1
+    assert messages.count("ready: first settings read finished (source memory://)") == 1
+    await p.stop()

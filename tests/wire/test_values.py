@@ -11,8 +11,8 @@ from gateway.config import ConfigError, config_from_text
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
 from gateway.wire.values import mask_secrets, mask_url, url_secrets
-from tests.cli.test_main import gateway_cli
-from tests.conftest import SESSION_KEY, config_text
+from tests.conftest import config_text
+from tests.processes import gateway_cli
 
 # Each password is unique, so a leak is attributable; "%40" is an "@" as URLs must write it.
 SOURCES = {
@@ -70,8 +70,8 @@ def test_a_bad_upstream_url_is_reported_without_its_password() -> None:
 
 
 def test_a_session_key_of_the_wrong_type_is_not_quoted() -> None:
-    text = config_text("http://127.0.0.1:8081").replace(
-        f"session_key: {SESSION_KEY}", "session_key: 123456789012345678901234567890123"
+    text = config_text(
+        "http://127.0.0.1:8081", portal={"session_key": 123456789012345678901234567890123}
     )
     with pytest.raises(ConfigError) as info:
         config_from_text(text, "test.yaml")

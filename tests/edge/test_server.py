@@ -1,0 +1,115 @@
+"""GatewayServer: one process's listeners, started, reloaded, drained and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateway.app import create_app
+from gateway.config import Config, parse_config
+from gateway.edge.keys import DRAINING, SOCKETS
+from gateway.edge.protocol import GatewayRunner
+from gateway.edge.server import AddressInUse, GatewayServer, make_runner, server_options
+from tests.conftest import StartUpstream, config_data, config_text, config_yaml
+from tests.processes import free_port
+
+OFFICE_ONLY = [{"name": "office", "paths": ["/office"], "upstream": "portal", "portal": "office"}]
+
+
+def config_at(upstream_url: str, port: int, **extra: Any) -> Config:
+    text = config_yaml(config_data(upstream_url, listen=f"127.0.0.1:{port}", **extra))
+    return parse_config(text, "t.yaml")
+
+
+async def status(url: str) -> int:
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        return resp.status
+
+
+def test_the_server_options_a_proxy_needs() -> None:
+    config = parse_config(config_text("http://127.0.0.1:8081"), "t.yaml")
+    assert server_options(config) == {
+        "handler_cancellation": True,
+        "auto_decompress": False,
+        "access_log": None,
+        "keepalive_timeout": 75.0,
+    }
+    runner = make_runner(create_app(config), config)
+    assert isinstance(runner, GatewayRunner)
+
+
+async def test_start_serve_reload_drain_stop(upstream: StartUpstream) -> None:
+    up = await upstream()
+    port = free_port()
+    config = config_at(up.url, port)
+    app = create_app(config)
+    server = GatewayServer(app, config)
+    await server.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):  # the first settings read may still be under way: 503 till then
+            if await status(f"{base}/enroll") == 200:
+                break
+            await asyncio.sleep(0.02)
+        assert await status(f"{base}/enroll") == 200
+        # Routes apply to the next request; a new listen address needs a restart.
+        later = server.reload(config_at(up.url, port + 1, routes=OFFICE_ONLY))
+        assert later == ["listen"]
+        assert await status(f"{base}/enroll") == 404
+        assert await status(f"{base}/office/x") == 200
+        closed: list[bool] = []
+
+        async def close() -> None:
+            closed.append(True)
+
+        app[SOCKETS].add(close)
+        await server.drain()
+        assert app[DRAINING].active and closed == [True]
+        assert await status(f"{base}/_gateway/readyz") == 503
+        assert await status(f"{base}/office/x") == 200  # still serving while it drains
+    finally:
+        await server.stop()
+    with pytest.raises(aiohttp.ClientConnectorError):
+        await status(f"{base}/office/x")
+
+
+async def test_a_taken_address_is_named_and_nothing_stays_bound(upstream: StartUpstream) -> None:
+    up = await upstream()
+    admin_port = free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = config_at(up.url, admin_port, admin_listen=f"127.0.0.1:{port}")
+        server = GatewayServer(create_app(config), config)
+        with pytest.raises(AddressInUse) as info:
+            await server.start()
+    assert str(info.value) == f"127.0.0.1:{port} is already in use"
+    assert (info.value.host, info.value.port) == ("127.0.0.1", port)
+    # The public listener that did bind was released with it.
+    with socket.socket() as again:
+        again.bind(("127.0.0.1", admin_port))
+
+
+async def test_the_admin_listener_serves_the_reserved_endpoints_only(
+    upstream: StartUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    port, admin_port = free_port(), free_port()
+    config = config_at(up.url, port, admin_listen=f"127.0.0.1:{admin_port}")
+    server = GatewayServer(create_app(config), config)
+    caplog.set_level(logging.INFO, "gateway")
+    await server.start()
+    try:
+        assert await status(f"http://127.0.0.1:{admin_port}/_gateway/healthz") == 200
+        assert await status(f"http://127.0.0.1:{admin_port}/office/x") == 404
+        assert await status(f"http://127.0.0.1:{port}/_gateway/healthz") == 404
+        assert await status(f"http://127.0.0.1:{port}/office/x") == 200
+    finally:
+        await server.stop()
+    assert f"reserved endpoints on http://127.0.0.1:{admin_port}/_gateway/" in caplog.text
