@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -42,10 +43,24 @@ TEST_REF = re.compile(r"`(?:(tests/[\w/]*test_\w+\.py)::)?(test_\w+)`")
 
 
 def repository_files() -> list[Path]:
+    """The repository's text files: what git tracks or would track (never a venv's contents)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode == 0:
+        candidates = [ROOT / line for line in listed.stdout.splitlines()]
+    else:  # not a checkout (an unpacked sdist): walk the tree instead
+        candidates = list(ROOT.rglob("*"))
     files = []
-    for path in ROOT.rglob("*"):
+    for path in candidates:
         parts = set(path.relative_to(ROOT).parts)
-        if parts & SKIP_DIRS or any(p.endswith((".egg-info", "_cache")) for p in parts):
+        if parts & SKIP_DIRS or any(
+            p.endswith((".egg-info", "_cache")) or p.startswith(".venv") for p in parts
+        ):
             continue
         if path.is_file() and (path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES):
             files.append(path)
