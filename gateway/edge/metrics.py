@@ -117,7 +117,7 @@ class GatewayMetrics:
     def __init__(self, version: str = __version__) -> None:
         _sync_value_class()
         # Exactly the gateway's series: no `_created` twin of every counter and histogram.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         reg: Any = {"registry": self.registry}
         self.requests = Counter(
@@ -226,6 +226,11 @@ class GatewayMetrics:
         path = multiproc_dir()
         if path is None:
             return generate_latest(self.registry).decode()
-        merged = CollectorRegistry()
-        multiprocess.MultiProcessCollector(merged, path=path)  # type: ignore[no-untyped-call]
-        return generate_latest(merged).decode()
+        return render_processes(path)
+
+
+def render_processes(path: str) -> str:
+    """The Prometheus text of every process's files in `path`, merged by each series' mode."""
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged, path=path)  # type: ignore[no-untyped-call]
+    return generate_latest(merged).decode()

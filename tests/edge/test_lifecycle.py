@@ -38,6 +38,7 @@ async def test_readiness_and_gauges_read_the_apps_current_state(
     assert _value(app, "portal_gateway_open_connections", kind="customer_exchanges") == 0.0
     assert _value(app, "portal_gateway_open_connections", kind="customer_relaying") == 0.0
     changes = _value(app, "portal_gateway_state_changes_total")
+    assert changes is not None
     await gw.set_enabled(False)
     # A flip moves the gauge at once (no scrape needed) and is counted.
     assert _value(app, "portal_gateway_customer_portal_enabled") == 0.0
