@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
 import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
@@ -159,3 +160,15 @@ async def test_an_exhausted_pool_and_a_silent_upstream_are_told_apart(
     errors = "portal_gateway_upstream_errors_total"
     assert value(samples, errors, upstream="portal", kind="pool_exhausted") == 1
     assert value(samples, errors, upstream="portal", kind="timeout") == 1
+
+
+async def test_a_websocket_to_a_dead_upstream_is_counted_as_refused(
+    gateway: StartGateway, unused_tcp_port: int
+) -> None:
+    gw = await gateway(f"http://127.0.0.1:{unused_tcp_port}")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await gw.client.ws_connect("/live/spaces")
+    assert refused.value.status == 502
+    _, samples = await scrape(gw)
+    errors = "portal_gateway_upstream_errors_total"
+    assert value(samples, errors, upstream="portal", kind="refused") == 1
