@@ -24,17 +24,25 @@ from gateway.edge.keys import (
     ADMIN_APP,
     DRAINING,
     EXCHANGES,
-    GAUGES,
     METRICS,
     POLLER,
     READY,
     RUNTIME,
     SOCKETS,
+    UPSTREAM_ERRORS,
     Current,
     Draining,
 )
-from gateway.edge.lifecycle import gauges, not_ready, settings_poller, upstream_client
+from gateway.edge.lifecycle import (
+    count_connections,
+    metrics_sampler,
+    not_ready,
+    refresh_metrics,
+    settings_poller,
+    upstream_client,
+)
 from gateway.edge.live import LiveConnections
+from gateway.edge.metrics import GatewayMetrics
 from gateway.edge.middlewares import (
     add_catch_all,
     answer_unroutable,
@@ -42,7 +50,7 @@ from gateway.edge.middlewares import (
     log_access,
     name_our_answers,
 )
-from gateway.edge.observability import Metrics
+from gateway.edge.upstream_errors import UpstreamErrors
 from gateway.policy import Gate
 from gateway.policy.runtime import Runtime
 from gateway.settings import make_source
@@ -66,7 +74,8 @@ def _runtime(app: web.Application) -> Runtime:
 
 
 def _metrics_text(app: web.Application) -> str:
-    return app[METRICS].render(app[GAUGES]())
+    refresh_metrics(app)  # this process's gauges as of the scrape
+    return app[METRICS].render()
 
 
 def create_app(
@@ -80,15 +89,15 @@ def create_app(
     app = web.Application(middlewares=[log_access, count_decisions, answer_unroutable])
     session_key = _session_key(config)
     app[RUNTIME] = Current(Runtime(config, Gate(config, session_key)))
-    app[METRICS] = Metrics()
+    metrics = app[METRICS] = GatewayMetrics()  # its own registry: many apps per test process
+    app[UPSTREAM_ERRORS] = UpstreamErrors(metrics.upstream_error)
     app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
     app[POLLER] = poller or Poller(make_source(config.settings), config.settings)
     ready: Callable[[], str | None] = partial(not_ready, app)
     app[READY] = ready
-    readings: Callable[[], dict[str, float]] = partial(gauges, app)
-    app[GAUGES] = readings
+    count_connections(app)
     gateway = app[GATEWAY] = Gateway(app, session_key, wall)
     admin = Admin(
         partial(_runtime, app),
@@ -104,5 +113,6 @@ def create_app(
     app.on_response_prepare.append(name_our_answers)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
+    app.cleanup_ctx.append(metrics_sampler)
     add_catch_all(app, gateway.handle)
     return app

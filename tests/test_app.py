@@ -8,7 +8,8 @@ from pytest_aiohttp import AiohttpClient
 from gateway.app import create_app
 from gateway.config import parse_config
 from gateway.edge.exchanges import Phase
-from gateway.edge.keys import ADMIN_APP, EXCHANGES, GAUGES, READY
+from gateway.edge.keys import ADMIN_APP, EXCHANGES, METRICS, READY
+from gateway.edge.lifecycle import refresh_metrics
 from tests.conftest import StartGateway, StartUpstream, config_text
 
 
@@ -36,16 +37,16 @@ async def test_readiness_and_gauges_follow_the_state_and_the_exchanges(
     assert app[READY]() is None  # the first read is done
     live = app[EXCHANGES].register("GET")
     live.phase = Phase.RELAYING
-    assert app[GAUGES]() == {
-        "portal_gateway_customer_portal_enabled": 1.0,
-        "portal_gateway_live_customer_connections": 1.0,
-        "portal_gateway_customer_exchanges_in_flight": 1.0,
-    }
+    refresh_metrics(app)
+    value = app[METRICS].registry.get_sample_value
+    assert value("portal_gateway_customer_portal_enabled") == 1.0
+    assert value("portal_gateway_open_connections", {"kind": "customer_relaying"}) == 1.0
+    assert value("portal_gateway_open_connections", {"kind": "customer_exchanges"}) == 1.0
     # A disable ends every customer exchange in flight at once.
     await gw.set_enabled(False)
     assert live.cut
     live.done()
-    assert app[GAUGES]()["portal_gateway_customer_portal_enabled"] == 0.0
+    assert value("portal_gateway_customer_portal_enabled") == 0.0
 
 
 async def test_the_admin_app_serves_the_reserved_endpoints_and_proxies_nothing(
@@ -63,4 +64,4 @@ async def test_the_admin_app_serves_the_reserved_endpoints_and_proxies_nothing(
     async with client.request("OPTIONS", "/_gateway") as resp:
         assert resp.status == 405  # the admin's own answer, not aiohttp's default
     async with client.get("/_gateway/metrics") as resp:
-        assert "portal_gateway_customer_portal_enabled 0" in await resp.text()
+        assert "portal_gateway_customer_portal_enabled 0.0" in await resp.text()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,13 @@ from gateway.edge.exchanges import Cut, LiveExchange, Phase
 from gateway.edge.live import LiveConnections
 from gateway.edge.responses import error_response
 from gateway.edge.upload import BodyState, BodyTooLarge, stream_body, trace_heads
+from gateway.edge.upstream_errors import (
+    PoolWatch,
+    UpstreamErrors,
+    failure_kind,
+    trace_pool_waits,
+    watch_pool,
+)
 from gateway.wire.headers import Headers, decode_raw, response_headers
 from gateway.wire.values import mask_secrets, mask_url
 
@@ -55,7 +63,7 @@ def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
         trust_env=False,
         max_field_size=proxy.max_field_size,
         max_line_size=proxy.max_field_size,
-        trace_configs=[trace_heads()],
+        trace_configs=[trace_heads(), trace_pool_waits()],
     )
 
 
@@ -85,32 +93,51 @@ class Exchange:
     sockets: LiveConnections | None = None
 
 
-class Forwarder:
-    """Sends one exchange upstream and relays the answer back."""
+def _untimed(upstream: str, seconds: float) -> None:
+    return None
 
-    def __init__(self, session: aiohttp.ClientSession, proxy: ProxyConfig) -> None:
+
+class Forwarder:
+    """Sends one exchange upstream and relays the answer back.
+
+    `errors` counts and logs failures (rate-limited); `timing(upstream, seconds)` hears how
+    long each upstream took to send its answer's head.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        proxy: ProxyConfig,
+        errors: UpstreamErrors | None = None,
+        timing: Callable[[str, float], None] = _untimed,
+    ) -> None:
         self.session = session
         self.proxy = proxy
+        self.errors = errors or UpstreamErrors()
+        self.timing = timing
 
-    def error(self, ex: Exchange, status: int, why: str) -> web.Response:
-        log.warning(
-            "upstream %s (%s): %s [request %s]",
-            ex.upstream.name,
-            mask_url(ex.upstream.url),
-            mask_secrets(why, ex.upstream.url),
-            ex.request_id,
-        )
+    def error(self, ex: Exchange, status: int, why: str, kind: str = "other") -> web.Response:
+        self._report(ex, kind, why)
         return error_response(ex.request, status, ex.request_id)
 
-    def _failed(self, ex: Exchange, exc: Exception, state: BodyState) -> web.Response:
+    def _report(self, ex: Exchange, kind: str, why: str) -> None:
+        where = mask_url(ex.upstream.url)
+        detail = f"({where}) {kind}: {mask_secrets(why, ex.upstream.url)}"
+        self.errors.failed(ex.upstream.name, kind, detail, ex.request_id)
+
+    def _failed(
+        self, ex: Exchange, exc: Exception, state: BodyState, pool: PoolWatch
+    ) -> web.Response:
         if isinstance(exc, BodyTooLarge) or state.too_large:
             return error_response(ex.request, 413, ex.request_id, close=True)
+        kind = failure_kind(exc, pool)
         if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-            return self.error(ex, 504, "timed out")
+            why = "no free pooled connection in time" if kind == "pool_exhausted" else "timed out"
+            return self.error(ex, 504, why, kind)
         if isinstance(exc, aiohttp.ClientConnectorError):
-            return self.error(ex, 502, f"connection failed: {exc.os_error.strerror or exc}")
+            return self.error(ex, 502, f"connection failed: {exc.os_error.strerror or exc}", kind)
         if isinstance(exc, aiohttp.ClientError | ValueError):
-            return self.error(ex, 502, f"{type(exc).__name__}: {exc}")
+            return self.error(ex, 502, f"{type(exc).__name__}: {exc}", kind)
         raise exc
 
     async def forward(self, ex: Exchange) -> web.StreamResponse:
@@ -151,6 +178,8 @@ class Forwarder:
             # A body-less request's last byte is its head: `_head_sent` marks it.
             trace_request_ctx=None if has_body else live,
         )
+        pool = watch_pool()
+        sent = time.monotonic()
         try:
             # Through the exchange, so a disable cancels the connect, the upload or the wait
             # for the answer's head, and the upstream connection is closed with it.
@@ -160,7 +189,10 @@ class Forwarder:
         except Exception as exc:
             if live is not None and live.cut:
                 raise Cut from exc  # the body generator stopped because of the disable
-            return self._failed(ex, exc, state)
+            return self._failed(ex, exc, state, pool)
+        finally:
+            pool.stop()
+        self.timing(ex.upstream.name, time.monotonic() - sent)
         try:
             return await self._relay(ex, upstream)
         finally:
@@ -212,13 +244,9 @@ class Forwarder:
             if live is not None and live.cut:
                 self._abort(ex, "customer portal disabled: response cut")
             else:
-                self._abort(
-                    ex,
-                    "upstream %s (%s): response cut short: %s",
-                    ex.upstream.name,
-                    mask_url(ex.upstream.url),
-                    type(exc).__name__,
-                )
+                self._report(ex, failure_kind(exc), f"response cut short: {type(exc).__name__}")
+                if request.transport is not None:
+                    request.transport.abort()  # as _abort: never end a truncated body cleanly
             return response
         finally:
             forget()

@@ -118,12 +118,13 @@ class Gateway:
                 return response
             note.reason = decision.reason
             if isinstance(decision, Deny):
-                note.route = decision.route.name if decision.route is not None else "-"
+                if decision.route is not None:
+                    note.route, note.portal = decision.route.name, decision.route.portal
                 if decision.reason.startswith("refused_"):
                     log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
                 response = deny_response(request, decision, cfg.customer_portal, rid)
                 return response
-            note.route = decision.route.name
+            note.route, note.portal = decision.route.name, decision.route.portal
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).

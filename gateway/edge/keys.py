@@ -9,7 +9,8 @@ from aiohttp import web
 
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.live import LiveConnections
-from gateway.edge.observability import Metrics
+from gateway.edge.metrics import GatewayMetrics
+from gateway.edge.upstream_errors import UpstreamErrors
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
 
@@ -27,11 +28,11 @@ class Current:
 
 RUNTIME = web.AppKey("runtime", Current)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
-METRICS = web.AppKey("metrics", Metrics)
+METRICS = web.AppKey("metrics", GatewayMetrics)
+UPSTREAM_ERRORS = web.AppKey("upstream_errors", UpstreamErrors)
 # Readiness: why this process should not get traffic yet (None: ready). Set by whoever owns the
 # settings poller; ready when absent (no store to wait for).
 READY: web.AppKey[Callable[[], str | None]] = web.AppKey("ready_check")
-GAUGES: web.AppKey[Callable[[], dict[str, float]]] = web.AppKey("gauges")
 EXCHANGES = web.AppKey("customer_exchanges", Exchanges)
 SOCKETS = web.AppKey("relayed_websockets", LiveConnections)
 

@@ -1,7 +1,10 @@
-"""The app's cleanup contexts and the readiness and gauge readings, module-level over its keys."""
+"""The app's cleanup contexts, readiness and the metrics' readings, module-level over its keys."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from functools import partial
 
@@ -10,7 +13,20 @@ from aiohttp import web
 from gateway.edge.exchanges import Phase
 from gateway.edge.forward import Forwarder, make_session
 from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import DRAINING, EXCHANGES, POLLER, RUNTIME, SESSION
+from gateway.edge.keys import (
+    DRAINING,
+    EXCHANGES,
+    METRICS,
+    POLLER,
+    RUNTIME,
+    SESSION,
+    SOCKETS,
+    UPSTREAM_ERRORS,
+)
+
+# How often this process writes its gauges (every worker's, for the merged scrape) and the
+# upstream errors' summary is due.
+SAMPLE_INTERVAL = 1.0
 
 
 async def upstream_client(app: web.Application) -> AsyncIterator[None]:
@@ -18,12 +34,20 @@ async def upstream_client(app: web.Application) -> AsyncIterator[None]:
     proxy = app[RUNTIME].runtime.config.proxy
     session = make_session(proxy)
     app[SESSION] = session
-    app[GATEWAY].forwarder = Forwarder(session, proxy)
+    timing = app[METRICS].upstream_duration
+    app[GATEWAY].forwarder = Forwarder(
+        session,
+        proxy,
+        app[UPSTREAM_ERRORS],
+        timing=lambda upstream, seconds: timing.labels(upstream=upstream).observe(seconds),
+    )
     yield
     await session.close()
 
 
 def _on_portal_change(app: web.Application, enabled: bool) -> None:
+    app[METRICS].state_changes.inc()
+    observe_state(app)
     if not enabled:
         # Every customer exchange in flight ends now by its phase, not when it next sends;
         # a committed one gets read_timeout (the current one) to finish (gateway/edge/exchanges.py).
@@ -35,9 +59,13 @@ async def settings_poller(app: web.Application) -> AsyncIterator[None]:
     """The settings poller, started before the first request and stopped after the last."""
     poller = app[POLLER]
     unsubscribe = poller.state.subscribe(partial(_on_portal_change, app))
+    hook = partial(_on_read, app)
+    poller.read_hooks.append(hook)
     await poller.start()
+    observe_state(app)  # the state file's or the cold start's, until the first read
     yield
     unsubscribe()
+    poller.read_hooks.remove(hook)
     await poller.stop()
     await app[EXCHANGES].wait_closed()  # WebSocket closings a disable started
 
@@ -53,13 +81,50 @@ def not_ready(app: web.Application) -> str | None:
     return None
 
 
-def gauges(app: web.Application) -> dict[str, float]:
-    phases = app[EXCHANGES].counts()
-    return {
-        "portal_gateway_customer_portal_enabled": float(app[POLLER].state.enabled),
-        # Answers relaying and WebSockets, as before; in flight counts every phase.
-        "portal_gateway_live_customer_connections": float(
-            phases[Phase.RELAYING] + phases[Phase.WEBSOCKET]
-        ),
-        "portal_gateway_customer_exchanges_in_flight": float(sum(phases.values())),
-    }
+def _on_read(app: web.Application, result: str) -> None:
+    app[METRICS].settings_read(result)
+    observe_state(app)
+
+
+def observe_state(app: web.Application) -> None:
+    """The portal gauges, from the poller's state now."""
+    max_stale = app[RUNTIME].runtime.config.settings.max_stale
+    app[METRICS].observe_state(app[POLLER].state, max_stale, time.time())
+
+
+def count_connections(app: web.Application) -> None:
+    """The app's own sources of `portal_gateway_open_connections{kind}`."""
+    exchanges, sockets = app[EXCHANGES], app[SOCKETS]
+
+    def relaying() -> int:
+        phases = exchanges.counts()
+        return phases[Phase.RELAYING] + phases[Phase.WEBSOCKET]
+
+    sources = app[METRICS].connections
+    sources["customer_exchanges"] = lambda: sum(exchanges.counts().values())  # any phase
+    sources["customer_relaying"] = relaying  # answers relaying and WebSockets
+    sources["websocket"] = lambda: len(sockets)  # relayed WebSockets, both portals
+
+
+def refresh_metrics(app: web.Application) -> None:
+    """Every gauge read from the app's state, now."""
+    observe_state(app)
+    app[METRICS].sample()
+
+
+async def metrics_sampler(app: web.Application) -> AsyncIterator[None]:
+    """Gauges refreshed every SAMPLE_INTERVAL, so every worker's file is current for the
+    merged scrape; the upstream errors' summary written when due, and once more at the end."""
+
+    async def sample() -> None:
+        while True:
+            await asyncio.sleep(SAMPLE_INTERVAL)
+            refresh_metrics(app)
+            app[UPSTREAM_ERRORS].flush_due()
+
+    task = asyncio.create_task(sample(), name="metrics-sampler")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    app[UPSTREAM_ERRORS].flush()

@@ -27,6 +27,7 @@ class Outcome:
     request_id: str | None = None
     client_ip: str = ""
     route: str = "-"
+    portal: str = "-"  # the route's portal, customer or office, once a route is known
     reason: str = "forwarded"
 
 
@@ -58,13 +59,15 @@ async def log_access(request: web.Request, handler: Handler) -> web.StreamRespon
 
 @web.middleware
 async def count_decisions(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`portal_gateway_decisions_total{route, reason}` for every identified exchange."""
+    """`portal_gateway_requests_total` and the request duration of every identified exchange."""
+    started = time.monotonic()
     note = outcome(request)
     try:
         return await handler(request)
     finally:
         if note.request_id is not None:
-            request.app[METRICS].decision(note.route, note.reason)
+            seconds = time.monotonic() - started
+            request.app[METRICS].request(note.route, note.portal, note.reason, seconds)
 
 
 @web.middleware

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from gateway.config import Config
-from gateway.edge.keys import ADMIN_APP, DRAINING, RUNTIME, SOCKETS
+from gateway.edge.keys import ADMIN_APP, DRAINING, METRICS, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.reload import apply_config
 
@@ -62,6 +63,7 @@ class GatewayServer:
         runner = make_runner(app, config)
         await runner.setup()
         self._runners = [runner]
+        self.app[METRICS].connections["client"] = partial(_client_connections, runner)
         listen = (config.listen_host, config.listen_port)
         sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True))]
         if config.admin_listen is not None:
@@ -112,3 +114,9 @@ class GatewayServer:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners = []
+        self.app[METRICS].connections.pop("client", None)
+
+
+def _client_connections(runner: web.BaseRunner) -> int:
+    """Open client connections on the public listener (`open_connections{kind="client"}`)."""
+    return len(runner.server.connections) if runner.server is not None else 0

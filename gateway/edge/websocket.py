@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 from gateway.edge.exchanges import Cut, Phase
 from gateway.edge.forward import Exchange, Forwarder, upstream_url
 from gateway.edge.responses import error_response
+from gateway.edge.upstream_errors import failure_kind
 
 log = logging.getLogger("gateway.proxy")
 
@@ -61,10 +62,11 @@ async def relay_websocket(forwarder: Forwarder, ex: Exchange) -> web.StreamRespo
         log.info("upstream refused WebSocket with %s [request %s]", exc.status, ex.request_id)
         status = exc.status if 400 <= exc.status < 600 else 502
         return error_response(request, status, ex.request_id)
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        return forwarder.error(ex, 504, "WebSocket connect timed out")
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        return forwarder.error(ex, 504, "WebSocket connect timed out", failure_kind(exc))
     except aiohttp.ClientError as exc:
-        return forwarder.error(ex, 502, f"WebSocket connect failed: {exc}")
+        why = f"WebSocket connect failed: {exc}"
+        return forwarder.error(ex, 502, why, failure_kind(exc))
     client_ws = web.WebSocketResponse(
         protocols=[upstream_ws.protocol] if upstream_ws.protocol else (),
         autoclose=False,

@@ -85,6 +85,9 @@ class Poller:
         self._warned_forgetful = False
         self._task: asyncio.Task[None] | None = None
         self.reads = 0
+        # Told each read's result, `ok`, `error` or `timeout`, once its outcome is published
+        # (the metrics' hook: this layer imports no metrics library).
+        self.read_hooks: list[Callable[[str], None]] = []
 
     # -- start-up and shutdown -----------------------------------------------------------
     def _restore(self) -> None:
@@ -177,6 +180,7 @@ class Poller:
 
     async def _read_once(self) -> None:
         self.reads += 1
+        result = "error"
         try:
             async with asyncio.timeout(self.cfg.timeout):
                 reading = await self.source.read()
@@ -185,16 +189,23 @@ class Poller:
                 # must not move (or erase) the record of one. Checked on our own wall clock.
                 check_change_time(reading.changed_at, self.source.description, self.wall())
         except TimeoutError:
+            result = "timeout"
             self._failed(f"{self.source.description}: no answer within {self.cfg.timeout:g}s")
         except SettingsUnavailable as exc:
             self._failed(str(exc))
         except Exception as exc:  # a source bug must not kill the poller; no text: may leak
             self._failed(f"{self.source.description}: {type(exc).__name__}")
         else:
+            result = "ok"
             self._succeeded(reading)
         self._publish()
         # SECURITY: ready only now, after the policy above has seen this read's outcome.
         self.state.mark_ready()
+        for hook in list(self.read_hooks):
+            try:
+                hook(result)
+            except Exception:  # a broken hook must not stop the reads
+                log.exception("settings read hook failed")
 
     def _failed(self, why: str) -> None:
         if why != self.state.last_error:

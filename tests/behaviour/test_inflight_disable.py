@@ -254,7 +254,7 @@ async def test_office_exchanges_in_flight_pass_the_switch_untouched(
     sent = asyncio.create_task(gw.client.get("/office/report"))
     await asyncio.wait_for(held.entered.wait(), 5)
     async with gw.client.get("/_gateway/metrics") as resp:
-        assert "portal_gateway_customer_exchanges_in_flight 0" in await resp.text()
+        assert 'portal_gateway_open_connections{kind="customer_exchanges"} 0.0' in await resp.text()
     await _flip(gw)
     held.release.set()
     resp = await asyncio.wait_for(sent, 5)

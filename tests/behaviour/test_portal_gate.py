@@ -284,7 +284,7 @@ async def test_reenabling_lets_customers_back(
         assert await resp.text() == "upstream saw GET /login"
 
 
-async def test_decisions_are_counted_per_route_and_reason(
+async def test_decisions_are_counted_per_route_portal_and_decision(
     upstream: StartUpstream, gateway: StartGateway
 ) -> None:
     up = await upstream()
@@ -294,6 +294,7 @@ async def test_decisions_are_counted_per_route_and_reason(
             pass
     async with gw.client.get("/_gateway/metrics") as resp:
         text = await resp.text()
-    assert 'portal_gateway_decisions_total{route="customer",reason="customer_disabled"} 2' in text
-    assert 'portal_gateway_decisions_total{route="office",reason="forwarded"} 1' in text
-    assert "portal_gateway_customer_portal_enabled 0" in text
+    requests = "portal_gateway_requests_total"
+    assert f'{requests}{{decision="blocked",portal="customer",route="customer"}} 2.0' in text
+    assert f'{requests}{{decision="forwarded",portal="office",route="office"}} 1.0' in text
+    assert "portal_gateway_customer_portal_enabled 0.0" in text

@@ -9,16 +9,16 @@ from gateway.edge.keys import (
     ADMIN_APP,
     DRAINING,
     EXCHANGES,
-    GAUGES,
     METRICS,
     POLLER,
     READY,
     RUNTIME,
     SOCKETS,
+    UPSTREAM_ERRORS,
     Draining,
 )
 from gateway.edge.live import LiveConnections
-from gateway.edge.observability import Metrics
+from gateway.edge.metrics import GatewayMetrics
 from gateway.settings.poller import Poller
 from tests.conftest import config_text
 
@@ -28,12 +28,17 @@ CONFIG_VALUE = config_from_text(config_text("http://127.0.0.1:8081"), "t.yaml")
 def test_each_key_holds_its_part() -> None:
     app = create_app(CONFIG_VALUE)
     assert app[RUNTIME].runtime.config is CONFIG_VALUE
-    assert isinstance(app[METRICS], Metrics)
+    assert isinstance(app[METRICS], GatewayMetrics)
     assert isinstance(app[EXCHANGES], Exchanges)
     assert isinstance(app[SOCKETS], LiveConnections)
     assert isinstance(app[POLLER], Poller)
     assert app[READY]() == "first settings read pending"
-    assert app[GAUGES]()["portal_gateway_customer_portal_enabled"] == 0.0
+    assert app[METRICS].connections.keys() == {
+        "customer_exchanges",
+        "customer_relaying",
+        "websocket",
+    }
+    assert app[UPSTREAM_ERRORS].count == app[METRICS].upstream_error
     assert ADMIN_APP not in app  # only with admin_listen
 
 

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from gateway.edge.metrics import decision_of
 from tests.conftest import StartGateway, StartUpstream, raw_exchange
 
 
@@ -47,11 +48,14 @@ async def test_targets_the_router_cannot_match_get_the_gateways_answer_counted_a
     assert f"127.0.0.1 {line} {status} " in access and " route=- rid=" in access
     async with gw.client.get("/_gateway/metrics") as resp:
         metrics = await resp.text()
-    assert f'portal_gateway_decisions_total{{route="-",reason="{reason}"}} 1' in metrics
+    # No route: portal "-"; the reason is counted as refused.
+    assert decision_of(reason) == "refused"
+    refused = 'portal_gateway_requests_total{decision="refused",portal="-",route="-"} 1.0'
+    assert refused in metrics
     assert up.seen == []
 
 
-async def test_the_admin_answer_on_the_public_listener_is_counted_as_admin(
+async def test_the_admin_answer_on_the_public_listener_is_logged_not_counted(
     upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     up = await upstream()
@@ -61,7 +65,10 @@ async def test_the_admin_answer_on_the_public_listener_is_counted_as_admin(
         assert resp.status == 200
     async with gw.client.get("/_gateway/metrics") as resp:
         metrics = await resp.text()
-    assert 'portal_gateway_decisions_total{route="admin",reason="admin"} 1' in metrics
+    # The reserved endpoints are the gateway's own answers (the scrape among them): logged,
+    # never counted as requests.
+    assert 'route="admin"' not in metrics
+    assert "# TYPE portal_gateway_requests_total counter" in metrics
     access = [r.getMessage() for r in caplog.records if r.name == "gateway.access"]
     assert '"GET /_gateway/healthz HTTP/1.1" 200 ' in access[0] and " route=admin " in access[0]
 
@@ -78,4 +85,4 @@ async def test_an_unreadable_head_is_answered_400_and_neither_counted_nor_logged
     assert _status(reply) == 400
     assert [r for r in caplog.records if r.name == "gateway.access"] == []
     async with gw.client.get("/_gateway/metrics") as resp:
-        assert "portal_gateway_decisions_total{" not in await resp.text()
+        assert "portal_gateway_requests_total{" not in await resp.text()

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Config, parse_config
-from gateway.edge.keys import DRAINING, SOCKETS
+from gateway.edge.keys import DRAINING, METRICS, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.server import AddressInUse, GatewayServer, make_runner, server_options
 from tests.conftest import StartUpstream, config_data, config_text, config_yaml
@@ -113,3 +113,29 @@ async def test_the_admin_listener_serves_the_reserved_endpoints_only(
     finally:
         await server.stop()
     assert f"reserved endpoints on http://127.0.0.1:{admin_port}/_gateway/" in caplog.text
+
+
+async def test_open_client_connections_are_counted_while_the_listener_runs(
+    upstream: StartUpstream,
+) -> None:
+    up = await upstream()
+    port = free_port()
+    config = config_at(up.url, port)
+    app = create_app(config)
+    server = GatewayServer(app, config)
+    await server.start()
+    metrics = app[METRICS]
+    clients = {"kind": "client"}
+    try:
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):  # the accept is the loop's, a moment after the connect
+            metrics.sample()
+            if metrics.registry.get_sample_value("portal_gateway_open_connections", clients):
+                break
+            await asyncio.sleep(0.01)
+        assert metrics.registry.get_sample_value("portal_gateway_open_connections", clients) == 1
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        await server.stop()
+    assert "client" not in metrics.connections

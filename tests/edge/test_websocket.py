@@ -73,11 +73,10 @@ async def test_a_disable_during_the_upstream_handshake_answers_the_unavailable_p
     assert side.outcome == "abandoned"
     async with gw.client.get("/_gateway/metrics") as resp:
         text = await resp.text()
-    assert "portal_gateway_customer_exchanges_in_flight 0" in text
-    reason = (
-        'portal_gateway_decisions_total{route="customer",reason="customer_disabled_in_flight"} 1'
-    )
-    assert reason in text
+    assert 'portal_gateway_open_connections{kind="customer_exchanges"} 0.0' in text
+    # The refused handshake was cut in flight: counted as blocked.
+    blocked = 'portal_gateway_requests_total{decision="blocked",portal="customer",route="customer"}'
+    assert f"{blocked} 1.0" in text
 
 
 async def test_a_disable_while_the_clients_101_is_sent_closes_with_1013_at_once(
@@ -133,4 +132,4 @@ async def test_an_upstream_refusal_reaches_the_client_as_its_status_and_is_forgo
         await gw.client.ws_connect("/live/spaces")
     assert refused.value.status == 403
     async with gw.client.get("/_gateway/metrics") as resp:
-        assert "portal_gateway_customer_exchanges_in_flight 0" in await resp.text()
+        assert 'portal_gateway_open_connections{kind="customer_exchanges"} 0.0' in await resp.text()
