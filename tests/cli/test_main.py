@@ -207,6 +207,7 @@ STORES = {
 }
 
 
+@pytest.mark.slow  # a process per store or per signal: seconds each on two shared cores
 def test_check_names_the_extra_a_store_needs_and_exits_2(tmp_path: Path) -> None:
     for extra, blocked in (("postgresql", "asyncpg"), ("mysql", "aiomysql"), ("redis", "redis")):
         cfg = tmp_path / f"{extra}.yaml"
@@ -221,6 +222,7 @@ def test_check_names_the_extra_a_store_needs_and_exits_2(tmp_path: Path) -> None
         ]
 
 
+@pytest.mark.slow  # a process per store or per signal: seconds each on two shared cores
 def test_check_validates_a_stores_options_without_importing_its_driver(tmp_path: Path) -> None:
     for extra, store in STORES.items():
         cfg = tmp_path / f"{extra}.yaml"
