@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,3 +45,16 @@ def test_every_test_package_is_a_package() -> None:
         if directory.name in ("data", "__pycache__") or directory.name.startswith("."):
             continue
         assert (directory / "__init__.py").is_file(), directory
+
+
+def test_every_package_is_a_layer_of_the_contract_and_of_the_architecture_doc() -> None:
+    # A new package that no layer names is held by no import contract, and a newcomer reading
+    # docs/architecture.md would not find it.
+    packages = sorted(p.name for p in GATEWAY.iterdir() if (p / "__init__.py").is_file())
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in contracts["contracts"] if c["type"] == "layers"]
+    named = {name.strip().removeprefix("gateway.") for layer in layers for name in layer.split("|")}
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    table = doc[doc.index("## The layers") :].split("\n## ", 1)[0]
+    assert [p for p in packages if p not in named] == []
+    assert [p for p in packages if f"| `gateway/{p}/` |" not in table] == []

@@ -98,8 +98,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+# What `--help` tells an operator (the module docstring is for whoever reads the code).
+DESCRIPTION = (
+    "The Customer Portal kill switch at the edge: an aiohttp reverse proxy and forward-auth "
+    "decision service that follows staff's 'Enable Customer Portal' setting."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="portal-gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="portal-gateway", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"portal-gateway {__version__}")
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]

@@ -207,6 +207,7 @@ STORES = {
 }
 
 
+@pytest.mark.slow  # a process per store or per signal: seconds each on two shared cores
 def test_check_names_the_extra_a_store_needs_and_exits_2(tmp_path: Path) -> None:
     for extra, blocked in (("postgresql", "asyncpg"), ("mysql", "aiomysql"), ("redis", "redis")):
         cfg = tmp_path / f"{extra}.yaml"
@@ -221,6 +222,7 @@ def test_check_names_the_extra_a_store_needs_and_exits_2(tmp_path: Path) -> None
         ]
 
 
+@pytest.mark.slow  # a process per store or per signal: seconds each on two shared cores
 def test_check_validates_a_stores_options_without_importing_its_driver(tmp_path: Path) -> None:
     for extra, store in STORES.items():
         cfg = tmp_path / f"{extra}.yaml"
@@ -273,3 +275,23 @@ def test_in_process_status_reads_the_store_once(
         f"source: file://{store}",
     ]
     assert out[2].startswith("error: ") and str(store) in out[2]
+
+
+def test_help_says_what_the_program_is_for(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    assert "The Customer Portal kill switch at the edge: an aiohttp reverse proxy" in out
+    assert "the only place that prints" not in out  # the module docstring is for developers
+
+
+def test_the_readme_shows_what_check_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = "$ portal-gateway check --config config/gateway.yaml\n"
+    readme = (ROOT / "README.md").read_text()
+    shown = readme[readme.index(command) + len(command) :].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "--config", "config/gateway.yaml"]) == 0
+    assert capsys.readouterr().out == shown

@@ -35,6 +35,7 @@ async def until(session: aiohttp.ClientSession, url: str, status: int) -> None:
     raise AssertionError(f"{url} never answered {status}")
 
 
+@pytest.mark.slow  # a process per store or per signal: seconds each on two shared cores
 async def test_run_serves_and_stops_cleanly_on_sigterm(
     upstream: StartUpstream, tmp_path: Path
 ) -> None:

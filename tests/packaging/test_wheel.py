@@ -49,6 +49,7 @@ def test_the_wheel_holds_the_gateway_and_not_the_demo(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "gateway/cli/demo.py" in names
     assert "gateway/py.typed" in names
+    assert "gateway/static/unavailable.html" in names  # the page used when none is configured
     assert [n for n in names if n.split("/")[0] == "portal_demo"] == []
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "portal-gateway = gateway.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -95,3 +96,17 @@ def test_demo_from_an_installed_wheel_says_it_is_not_installed(wheel: Path, tmp_
     )
     assert (result.returncode, result.stdout, result.stderr) == (2, "", NOT_INSTALLED + "\n")
     assert NOT_INSTALLED.endswith("the demo is not installed; run `make demo` from a checkout")
+    # The same install, away from the checkout, passes `check` with the example config: no
+    # `unavailable_page` key, so the page comes from the package, not the working directory.
+    shutil.copy(ROOT / "config" / "gateway.yaml", elsewhere / "gateway.yaml")
+    assert "\n  unavailable_page:" not in (elsewhere / "gateway.yaml").read_text()
+    checked = subprocess.run(
+        [str(venv / "bin" / "portal-gateway"), "check", "--config", "gateway.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=_env(),
+        timeout=60,
+    )
+    assert (checked.returncode, checked.stderr) == (0, "")
+    assert checked.stdout.startswith("gateway.yaml: OK\n")

@@ -51,6 +51,7 @@ async def test_no_password_in_any_repr_nor_in_the_log_of_a_failing_read(
     assert leaks(caplog.text + poller.state.last_error + poller.state.source) == []
 
 
+@pytest.mark.slow  # a process per store or per signal: seconds each on two shared cores
 def test_check_output_masks_every_password(tmp_path: Path) -> None:
     cfg = tmp_path / "secret.yaml"
     cfg.write_text(config_text(UPSTREAM, settings=SOURCES["redis-param"]))
