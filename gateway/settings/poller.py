@@ -30,6 +30,7 @@ from gateway.settings.options import FORGETS
 from gateway.settings.policy import (
     Known,
     disable_moment,
+    effective_cause,
     effective_state,
     expires_at,
     restored_is_trusted,
@@ -41,6 +42,10 @@ from gateway.settings.statefile import SavedState, StateWriter, load_state
 log = logging.getLogger("gateway.settings")
 
 _KNOWN = "known"
+# While the store keeps failing, the error is logged again at most this often (monotonic
+# seconds), with the count of failed reads since the last line: a store down for an hour is
+# 60 lines, not 1,800, and not one line and then silence.
+REPEAT_ERROR_EVERY = 60.0
 
 
 class Poller:
@@ -79,6 +84,9 @@ class Poller:
         self._previous: Reading | None = None
         self._restored_success_at: float | None = None
         self._failing = False
+        self._failures = 0  # failed reads in the current outage
+        self._unreported = 0  # failed reads since the last error line
+        self._failing_since = self._reported_at = 0.0  # on `clock`
         self._writer = StateWriter(cfg.state_file) if cfg.state_file else None
         self._inflight: asyncio.Task[None] | None = None
         self._first: asyncio.Task[None] | None = None
@@ -95,6 +103,7 @@ class Poller:
             return
         self.state.last_disabled_at = saved.last_disabled_at
         self.state.last_success_at = saved.last_success_at
+        self.state.store_value = saved.enabled  # the store's last answer, as the file kept it
         self._restored_success_at = saved.last_success_at
         self._previous = Reading(saved.enabled, None)
         age = max(self.wall() - saved.last_success_at, 0.0)
@@ -192,13 +201,30 @@ class Poller:
             self._failed(f"{self.source.description}: {type(exc).__name__}")
         else:
             self._succeeded(reading)
+        self.state.last_read_at = self.wall()
         self._publish()
         # SECURITY: ready only now, after the policy above has seen this read's outcome.
         self.state.mark_ready()
 
     def _failed(self, why: str) -> None:
-        if why != self.state.last_error:
+        now = self.clock()
+        if not self._failing:
+            self._failures = self._unreported = 0
+            self._failing_since = self._reported_at = now
             log.error("settings read failed: %s (on_error: %s)", why, self.cfg.on_error)
+        else:
+            self._unreported += 1
+            if now - self._reported_at >= REPEAT_ERROR_EVERY:
+                log.error(
+                    "settings read still failing: %s (%d failed reads in the last %.0fs; "
+                    "on_error: %s)",
+                    why,
+                    self._unreported,
+                    now - self._reported_at,
+                    self.cfg.on_error,
+                )
+                self._unreported, self._reported_at = 0, now
+        self._failures += 1
         self.state.last_error = why
         self._failing = True
 
@@ -206,9 +232,15 @@ class Poller:
         now = self.wall()
         previous = self._previous
         if self._failing:
-            log.warning("settings store readable again (%s)", self.source.description)
+            log.warning(
+                "settings store readable again (%s) after %d failed reads over %.0fs",
+                self.source.description,
+                self._failures,
+                self.clock() - self._failing_since,
+            )
         self._failing = False
         self.state.last_error = None
+        self.state.store_value, self.state.store_changed_at = reading.enabled, reading.changed_at
         self._warn_if_forgetful(reading)
         disabled_at = disable_moment(
             previous, reading, now, self.state.last_disabled_at, self._restored_success_at
@@ -248,12 +280,15 @@ class Poller:
         self._trusted = True
 
     def _publish(self) -> None:
+        known = self._known.get(_KNOWN)  # once: the TLRU entry may expire between two gets
+        on_error = self.cfg.on_error
         self.state.update(
             effective_state(
-                self._known.get(_KNOWN),
+                known,
                 self._trusted,
                 self._failing,
-                on_error=self.cfg.on_error,
+                on_error=on_error,
                 cold_start=self.cfg.cold_start,
-            )
+            ),
+            effective_cause(known, self._trusted, self._failing, on_error=on_error),
         )
