@@ -27,6 +27,7 @@ from gateway import settings as registry
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
 from gateway.settings.options import FORGETS
+from gateway.settings.outage import Outage
 from gateway.settings.policy import (
     Known,
     disable_moment,
@@ -42,10 +43,6 @@ from gateway.settings.statefile import SavedState, StateWriter, load_state
 log = logging.getLogger("gateway.settings")
 
 _KNOWN = "known"
-# While the store keeps failing, the error is logged again at most this often (monotonic
-# seconds), with the count of failed reads since the last line: a store down for an hour is
-# 60 lines, not 1,800, and not one line and then silence.
-REPEAT_ERROR_EVERY = 60.0
 
 
 class Poller:
@@ -83,10 +80,8 @@ class Poller:
         # too old to serve): the baseline against which a disable is detected.
         self._previous: Reading | None = None
         self._restored_success_at: float | None = None
-        self._failing = False
-        self._failures = 0  # failed reads in the current outage
-        self._unreported = 0  # failed reads since the last error line
-        self._failing_since = self._reported_at = 0.0  # on `clock`
+        # Whether the last read failed, and the log of the outage (rate-limited, on `clock`).
+        self._outage = Outage(source.description, cfg.on_error)
         self._writer = StateWriter(cfg.state_file) if cfg.state_file else None
         self._inflight: asyncio.Task[None] | None = None
         self._first: asyncio.Task[None] | None = None
@@ -207,38 +202,13 @@ class Poller:
         self.state.mark_ready()
 
     def _failed(self, why: str) -> None:
-        now = self.clock()
-        if not self._failing:
-            self._failures = self._unreported = 0
-            self._failing_since = self._reported_at = now
-            log.error("settings read failed: %s (on_error: %s)", why, self.cfg.on_error)
-        else:
-            self._unreported += 1
-            if now - self._reported_at >= REPEAT_ERROR_EVERY:
-                log.error(
-                    "settings read still failing: %s (%d failed reads in the last %.0fs; "
-                    "on_error: %s)",
-                    why,
-                    self._unreported,
-                    now - self._reported_at,
-                    self.cfg.on_error,
-                )
-                self._unreported, self._reported_at = 0, now
-        self._failures += 1
+        self._outage.failed(why, self.clock())
         self.state.last_error = why
-        self._failing = True
 
     def _succeeded(self, reading: Reading) -> None:
         now = self.wall()
         previous = self._previous
-        if self._failing:
-            log.warning(
-                "settings store readable again (%s) after %d failed reads over %.0fs",
-                self.source.description,
-                self._failures,
-                self.clock() - self._failing_since,
-            )
-        self._failing = False
+        self._outage.succeeded(self.clock())
         self.state.last_error = None
         self.state.store_value, self.state.store_changed_at = reading.enabled, reading.changed_at
         self._warn_if_forgetful(reading)
@@ -286,9 +256,9 @@ class Poller:
             effective_state(
                 known,
                 self._trusted,
-                self._failing,
+                self._outage.failing,
                 on_error=on_error,
                 cold_start=self.cfg.cold_start,
             ),
-            effective_cause(known, self._trusted, self._failing, on_error=on_error),
+            effective_cause(known, self._trusted, self._outage.failing, on_error=on_error),
         )

@@ -16,6 +16,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from gateway.app import create_app
 from gateway.config import config_from_text
 from gateway.edge.keys import DRAINING, POLLER
+from gateway.edge.server import GatewayServer
 from gateway.testing import MemorySource
 from tests.conftest import GatewayTestServer, StartGateway, StartUpstream, config_text
 
@@ -184,3 +185,18 @@ async def test_state_says_what_this_process_believes_and_why(
         assert resp.status == 200
     async with gw.client.post("/_gateway/state") as resp:
         assert resp.status == 405
+
+
+async def test_the_config_digest_follows_a_reload(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    async with gw.client.get("/_gateway/state") as resp:
+        assert (await resp.json())["config_digest"] == gw.config.digest
+    text = config_text(up.url, "proxy:\n  server_header: edge-2\n")
+    new = config_from_text(text, "test.yaml")
+    assert new.digest != gw.config.digest
+    assert GatewayServer(gw.client.app, gw.config).reload(new) == []
+    async with gw.client.get("/_gateway/state") as resp:
+        assert (await resp.json())["config_digest"] == new.digest
