@@ -118,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("run", cmd_run, "serve until SIGTERM/SIGINT"),
         ("check", cmd_check, "validate the config and print the route table"),
-        ("status", cmd_status, "read the settings store once and print the portal state"),
+        (
+            "status",
+            cmd_status,
+            "print the portal state: the store's (--config) or a gateway's (--gateway)",
+        ),
     ):
         p = sub.add_parser(name, help=text)
         # status may ask a running gateway instead (--gateway); the others need the file.

@@ -143,8 +143,8 @@ class Gateway:
             # the session cookies the request carried expired, as a refusal would have.
             note.reason = "customer_disabled_in_flight"
             assert facts is not None
-            now = self.state()
-            note.cause, last = now.cause, now.last_disabled_at
+            current = self.state()
+            note.cause, last = current.cause, current.last_disabled_at
             denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
             return unavailable_response(request, cfg.customer_portal, cookies)
