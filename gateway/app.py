@@ -55,6 +55,7 @@ from gateway.policy import Gate
 from gateway.policy.runtime import Runtime
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
+from gateway.settings.state import PortalState
 
 log = logging.getLogger("gateway")
 
@@ -71,6 +72,10 @@ def _session_key(config: Config) -> bytes:
 
 def _runtime(app: web.Application) -> Runtime:
     return app[RUNTIME].runtime
+
+
+def _portal(app: web.Application) -> PortalState:
+    return app[POLLER].state
 
 
 def _metrics_text(app: web.Application) -> str:
@@ -105,6 +110,7 @@ def create_app(
         wall,
         not_ready=app[READY],
         metrics=partial(_metrics_text, app),
+        portal=partial(_portal, app),
     )
     if config.admin_listen is None:
         gateway.admin = admin.handle

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from gateway.admin.decision import decide
+from gateway.admin.state import state_document
 from gateway.policy import GateState
 from gateway.policy.pages import error_page
 from gateway.policy.runtime import Runtime
+from gateway.settings.state import PortalState
 
 
 class Admin:
     """The reserved endpoints, over what the app hands in (no app keys: admin is its own layer).
 
-    `not_ready()` is None when ready, else why not; `metrics()` is the Prometheus text.
+    `not_ready()` is None when ready, else why not; `metrics()` is the Prometheus text;
+    `portal()` the poller's state, for readyz's cause and `/state` (without it, neither says).
     """
 
     def __init__(
@@ -26,12 +31,14 @@ class Admin:
         wall: Callable[[], float],
         not_ready: Callable[[], str | None] = lambda: None,
         metrics: Callable[[], str] = lambda: "",
+        portal: Callable[[], PortalState] | None = None,
     ) -> None:
         self.runtime = runtime
         self.state = state
         self.wall = wall
         self.not_ready = not_ready
         self.metrics = metrics
+        self.portal = portal
 
     async def handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
         runtime = self.runtime()
@@ -49,9 +56,20 @@ class Admin:
             return _plain("ok\n")
         if path == "/readyz":
             why = self.not_ready()
-            if why is None:
+            if why is not None:
+                return _plain(f"not ready: {why}\n", 503)
+            if self.portal is None:
                 return _plain("ready\n")
-            return _plain(f"not ready: {why}\n", 503)
+            # Still 200 whatever the cause (a store outage must not take every replica out of
+            # the load balancer); the body says why customers get what they get.
+            state = self.portal()
+            word = "enabled" if state.enabled else "disabled"
+            return _plain(f"ready (customer portal {word}, cause {state.cause})\n")
+        if path == "/state" and self.portal is not None:
+            document = state_document(self.portal(), runtime.config, os.getpid())
+            response = _plain(json.dumps(document, indent=2) + "\n")
+            response.content_type = "application/json"
+            return response
         if path == "/metrics":
             response = _plain(self.metrics())
             response.content_type = "text/plain"

@@ -16,6 +16,7 @@ from gateway.settings import SOURCES
 from gateway.wire.values import mask_url
 
 EXIT_CONFIG = 2
+DEFAULT_PREFIX: str = Config.admin_prefix  # the schema's default, when no --config says
 
 
 def _load(path: str) -> Config:
@@ -50,6 +51,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from gateway.settings import STATUS_DISABLED, STATUS_ENABLED, SettingsUnavailable, make_source
 
+    if args.gateway is not None:
+        from gateway.cli.status import gateway_status
+
+        # The running gateway's view; the config, when given, only says the prefix.
+        prefix = _load(args.config).admin_prefix if args.config else DEFAULT_PREFIX
+        return gateway_status(args.gateway, prefix)
+    if args.config is None:
+        print("portal-gateway status: give --config FILE or --gateway URL", file=sys.stderr)
+        return EXIT_CONFIG
     config = _load(args.config)
 
     async def read() -> int:
@@ -115,11 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("run", cmd_run, "serve until SIGTERM/SIGINT"),
         ("check", cmd_check, "validate the config and print the route table"),
-        ("status", cmd_status, "read the settings store once and print the portal state"),
+        (
+            "status",
+            cmd_status,
+            "print the portal state: the store's (--config) or a gateway's (--gateway)",
+        ),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--config", required=True, metavar="FILE")
+        # status may ask a running gateway instead (--gateway); the others need the file.
+        p.add_argument("--config", required=name != "status", metavar="FILE")
         p.set_defaults(func=func)
+        if name == "status":
+            p.add_argument(
+                "--gateway",
+                metavar="URL",
+                help="ask the running gateway whose admin listener is at this origin "
+                "(http://127.0.0.1:8082) what it believes, and why",
+            )
     demo = sub.add_parser("demo", help="run the demo portal with the gateway in front of it")
     demo.add_argument("--config", default="config/demo.yaml", metavar="FILE")
     demo.add_argument("--data-dir", default=".demo-data", metavar="DIR")

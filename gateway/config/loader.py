@@ -11,6 +11,7 @@ of a file's errors are reported together.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from urllib.parse import urlsplit
 
@@ -200,4 +201,5 @@ def parse_config(
         admin_listen=admin_listen,
         forward_auth=forward_auth,
         warnings=tuple(errors.warnings),
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -180,6 +180,9 @@ class Config:
     warnings: tuple[ConfigIssue, ...] = field(
         metadata=DERIVED, default=(), compare=False, repr=False
     )
+    # sha256 of the config text this was parsed from: `/_gateway/state` shows it, so ops can
+    # tell which file each replica runs (after a SIGHUP too).
+    digest: str = field(metadata=DERIVED, default="", compare=False, repr=False)
 
 
 # The record behind each top-level section with keys of its own.

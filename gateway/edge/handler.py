@@ -37,7 +37,9 @@ ReservedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 
 
 def gate_state(state: PortalState) -> GateState:
-    return GateState(enabled=state.enabled, last_disabled_at=state.last_disabled_at)
+    return GateState(
+        enabled=state.enabled, last_disabled_at=state.last_disabled_at, cause=state.cause
+    )
 
 
 class Gateway:
@@ -118,6 +120,7 @@ class Gateway:
                 return response
             note.reason = decision.reason
             if isinstance(decision, Deny):
+                note.cause = decision.cause
                 if decision.route is not None:
                     note.route, note.portal = decision.route.name, decision.route.portal
                 if decision.reason.startswith("refused_"):
@@ -134,13 +137,15 @@ class Gateway:
                 note.reason = "websocket"
             if live is not None and live.cut:
                 note.reason = "customer_disabled_in_flight"
+                note.cause = self.state().cause
             return response
         except Cut:
             # The portal turned off before the client got a byte: the gate's own answer, with
             # the session cookies the request carried expired, as a refusal would have.
             note.reason = "customer_disabled_in_flight"
             assert facts is not None
-            last = self.state().last_disabled_at
+            current = self.state()
+            note.cause, last = current.cause, current.last_disabled_at
             denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
             return unavailable_response(request, cfg.customer_portal, cookies)

@@ -73,22 +73,6 @@ def decision_of(reason: str) -> str | None:
     return "refused"
 
 
-def cause_of(state: PortalState, max_stale: float | None, now: float) -> str:
-    """Why the portal is in its effective state: `state.cause` when the state carries one."""
-    cause = getattr(state, "cause", None)
-    cause = getattr(cause, "value", cause)  # an enum or its string
-    if isinstance(cause, str) and cause in CAUSES:
-        return cause
-    # A PortalState without a cause: the same answer from what every PortalState has.
-    if state.last_success_at is None:
-        return "cold_start"
-    if state.last_error is None:
-        return "store"
-    if max_stale is not None and now - state.last_success_at > max_stale:
-        return "stale"
-    return "store_unavailable"
-
-
 def multiproc_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
@@ -211,7 +195,8 @@ class GatewayMetrics:
     def observe_state(self, state: PortalState, max_stale: float | None, now: float) -> None:
         """The portal gauges, from the state the gate reads."""
         self.enabled.set(1 if state.enabled else 0)
-        current = cause_of(state, max_stale, now)
+        # The cause the poller's policy gave the state (gateway.settings.policy.effective_cause).
+        current = state.cause
         for cause in CAUSES:
             self.state.labels(cause=cause).set(1 if cause == current else 0)
         self.last_success.set(state.last_success_at or 0)

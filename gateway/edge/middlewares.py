@@ -29,6 +29,14 @@ class Outcome:
     route: str = "-"
     portal: str = "-"  # the route's portal, customer or office, once a route is known
     reason: str = "forwarded"
+    # A customer refusal (at the decision or in flight): why the portal is off. The access
+    # log's `reason` says it instead of `reason` (metrics keep `reason`'s fixed names).
+    cause: str | None = None
+
+    @property
+    def logged_reason(self) -> str:
+        """The access log's `reason`: the cause of a customer refusal, else the decision's."""
+        return self.cause if self.cause is not None else self.reason
 
 
 OUTCOME = web.RequestKey("outcome", Outcome)
@@ -54,7 +62,15 @@ async def log_access(request: web.Request, handler: Handler) -> web.StreamRespon
     finally:
         if note.request_id is not None:
             seconds = time.monotonic() - started
-            access_log(request, response, note.client_ip, note.request_id, note.route, seconds)
+            access_log(
+                request,
+                response,
+                note.client_ip,
+                note.request_id,
+                note.route,
+                seconds,
+                note.logged_reason,
+            )
 
 
 @web.middleware

@@ -16,6 +16,7 @@ def access_log(
     request_id: str,
     route: str,
     seconds: float,
+    reason: str = "-",
 ) -> None:
     if not access.isEnabledFor(logging.INFO):
         return
@@ -26,7 +27,7 @@ def access_log(
     if response is not None:
         size = response.body_length or (response.content_length or 0)
     access.info(
-        '%s "%s %s HTTP/%d.%d" %s %s route=%s rid=%s time=%.3f',
+        '%s "%s %s HTTP/%d.%d" %s %s route=%s rid=%s time=%.3f reason=%s',
         client_ip,
         request.method,
         request.raw_path,
@@ -37,4 +38,5 @@ def access_log(
         route,
         request_id,
         seconds,
+        reason,
     )

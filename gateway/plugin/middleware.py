@@ -110,7 +110,9 @@ class PluginGate:
 
     def state(self) -> GateState:
         state = self.poller.state
-        return GateState(enabled=state.enabled, last_disabled_at=state.last_disabled_at)
+        return GateState(
+            enabled=state.enabled, last_disabled_at=state.last_disabled_at, cause=state.cause
+        )
 
     def reload(self, config: Config) -> None:
         """Routes, hosts and the portal's page and cookies of `config` apply to the next

@@ -7,6 +7,7 @@ from typing import Literal
 
 from gateway.config import Route
 from gateway.policy.stamps import StampPlan
+from gateway.settings.policy import Cause
 from gateway.wire.paths import Target
 
 
@@ -21,6 +22,8 @@ class Deny:
     close: bool = False  # the connection cannot be reused (unread body, desync suspicion)
     route: Route | None = None
     detail: str = ""  # why, for the log line (never shown to the client)
+    # A customer refusal: why the portal is off (store, store_unavailable, stale, cold_start...).
+    cause: Cause | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gateway.settings.policy import Cause
+
 FrontEnd = Literal["proxy", "forward_auth", "plugin"]
 
 
@@ -41,6 +43,9 @@ class GateState:
     # The latest moment the portal is known to have been off: while disabled, when the disable
     # began; once re-enabled, when it ended. Sessions that began before it are stale.
     last_disabled_at: float | None
+    # Why `enabled` is what it is (gateway/settings/policy.py): never changes the decision, only
+    # what a refusal says in the access log and the metrics.
+    cause: Cause = "store"
 
     def straddles_disable(self, started_at: float) -> bool:
         """True when a disable is in force now or happened since `started_at`."""

@@ -62,6 +62,7 @@ class Gate:
                 set_cookies=expire,
                 close=facts.has_body,
                 route=route,
+                cause=state.cause,
             )
         return self._allow_customer(allow, pairs, facts, state)
 

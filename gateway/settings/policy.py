@@ -1,8 +1,9 @@
 """What the poller decides, as pure functions: no I/O, no clock, no asyncio.
 
-Three questions, asked after every read attempt:
+Four questions, asked after every read attempt:
   * `effective_state`: what customers get now, from the last good reading, its age and whether
     the store is failing (the on_error / cold_start / max_stale policy);
+  * `effective_cause`: why, as one word ops can tell apart (`Cause`);
   * `disable_moment`: whether this reading moves the record of the last disable, and to when
     (the security core: sessions that began before that moment are refused);
   * `should_save`: whether the state file must be rewritten.
@@ -12,6 +13,7 @@ The poller supplies the clocks and the readings; the truth tables in tests hold 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +21,19 @@ from gateway.settings import Reading
 
 OnError = Literal["last-known", "disabled", "enabled"]
 ColdStart = Literal["disabled", "enabled"]
+# Why the effective state is what it is. Customers get the same page whatever the cause; the
+# state endpoint, readyz, the access log and the logs tell them apart. `override` and
+# `schedule` are the operator controls' (not computed here yet).
+Cause = Literal["override", "schedule", "stale", "store_unavailable", "cold_start", "store"]
+# Strongest first: when several hold, the first one listed names the cause.
+CAUSES: tuple[Cause, ...] = (
+    "override",
+    "schedule",
+    "stale",
+    "store_unavailable",
+    "cold_start",
+    "store",
+)
 
 # A state file is rewritten at least this often while reads succeed, so that a restart can
 # tell a fresh file from a stale one against max_stale.
@@ -68,6 +83,34 @@ def effective_state(
         # SECURITY: the last good reading is too old to vouch for anything: fail closed.
         return False
     return known.enabled
+
+
+def strongest(causes: Iterable[Cause]) -> Cause:
+    """The highest-ranked of `causes` (CAUSES order); `store` when there are none."""
+    return min(causes, key=CAUSES.index, default="store")
+
+
+def effective_cause(
+    known: Known | None, trusted_before: bool, failing: bool, *, on_error: OnError
+) -> Cause:
+    """Why `effective_state` gave what it gave (same arguments), the strongest that holds of:
+
+    * `stale`: a trusted value expired (older than `max_stale`) and the stale rule decided;
+      not when `on_error` forces a value through an error (the forced value decided);
+    * `store_unavailable`: the last read failed (the value is `on_error`'s, or the last known
+      kept, or the cold-start one while the store has never answered);
+    * `cold_start`: nothing trusted yet, and no read has failed;
+    * `store`: the trusted value, staff's setting (read, or from a fresh state file).
+    """
+    forced = failing and on_error != "last-known"
+    holds: list[Cause] = []
+    if known is None and trusted_before and not forced:
+        holds.append("stale")
+    if failing:
+        holds.append("store_unavailable")
+    if known is None and not trusted_before:
+        holds.append("cold_start")
+    return strongest(holds)
 
 
 def restored_is_trusted(age: float, max_stale: float | None) -> bool:

@@ -27,9 +27,11 @@ from gateway import settings as registry
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
 from gateway.settings.options import FORGETS
+from gateway.settings.outage import Outage
 from gateway.settings.policy import (
     Known,
     disable_moment,
+    effective_cause,
     effective_state,
     expires_at,
     restored_is_trusted,
@@ -78,7 +80,8 @@ class Poller:
         # too old to serve): the baseline against which a disable is detected.
         self._previous: Reading | None = None
         self._restored_success_at: float | None = None
-        self._failing = False
+        # Whether the last read failed, and the log of the outage (rate-limited, on `clock`).
+        self._outage = Outage(source.description, cfg.on_error)
         self._writer = StateWriter(cfg.state_file) if cfg.state_file else None
         self._inflight: asyncio.Task[None] | None = None
         self._first: asyncio.Task[None] | None = None
@@ -98,6 +101,7 @@ class Poller:
             return
         self.state.last_disabled_at = saved.last_disabled_at
         self.state.last_success_at = saved.last_success_at
+        self.state.store_value = saved.enabled  # the store's last answer, as the file kept it
         self._restored_success_at = saved.last_success_at
         self._previous = Reading(saved.enabled, None)
         age = max(self.wall() - saved.last_success_at, 0.0)
@@ -198,6 +202,7 @@ class Poller:
         else:
             result = "ok"
             self._succeeded(reading)
+        self.state.last_read_at = self.wall()
         self._publish()
         # SECURITY: ready only now, after the policy above has seen this read's outcome.
         self.state.mark_ready()
@@ -208,18 +213,15 @@ class Poller:
                 log.exception("settings read hook failed")
 
     def _failed(self, why: str) -> None:
-        if why != self.state.last_error:
-            log.error("settings read failed: %s (on_error: %s)", why, self.cfg.on_error)
+        self._outage.failed(why, self.clock())
         self.state.last_error = why
-        self._failing = True
 
     def _succeeded(self, reading: Reading) -> None:
         now = self.wall()
         previous = self._previous
-        if self._failing:
-            log.warning("settings store readable again (%s)", self.source.description)
-        self._failing = False
+        self._outage.succeeded(self.clock())
         self.state.last_error = None
+        self.state.store_value, self.state.store_changed_at = reading.enabled, reading.changed_at
         self._warn_if_forgetful(reading)
         disabled_at = disable_moment(
             previous, reading, now, self.state.last_disabled_at, self._restored_success_at
@@ -259,12 +261,15 @@ class Poller:
         self._trusted = True
 
     def _publish(self) -> None:
+        known = self._known.get(_KNOWN)  # once: the TLRU entry may expire between two gets
+        on_error = self.cfg.on_error
         self.state.update(
             effective_state(
-                self._known.get(_KNOWN),
+                known,
                 self._trusted,
-                self._failing,
-                on_error=self.cfg.on_error,
+                self._outage.failing,
+                on_error=on_error,
                 cold_start=self.cfg.cold_start,
-            )
+            ),
+            effective_cause(known, self._trusted, self._outage.failing, on_error=on_error),
         )

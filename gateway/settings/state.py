@@ -5,16 +5,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from gateway.settings.policy import Cause
+
 log = logging.getLogger("gateway.settings")
 
 
 class PortalState:
-    """What the gate reads on every request; never awaits, never touches the store."""
+    """What the gate reads on every request; never awaits, never touches the store.
+
+    Besides the effective state and its `cause`, what ops need to tell the causes apart, all
+    written by the poller (times are wall-clock epoch seconds): `store_value`, the store's
+    last good answer (or the state file's, after a restart; None before either) and
+    `store_changed_at`, when the store says it last changed (None when it does not say);
+    `last_read_at`, when the last read attempt finished, and `last_success_at`, the last
+    good one; `last_error`, the failing read's message (None once one succeeds);
+    `last_disabled_at`, the latest moment the portal is known to have been off.
+    """
 
     def __init__(self, source: str) -> None:
         self.source = source
         self._enabled = False
+        self._cause: Cause = "cold_start"
         self._ready = False
+        self.store_value: bool | None = None
+        self.store_changed_at: float | None = None
+        self.last_read_at: float | None = None
         self.last_disabled_at: float | None = None
         self.last_error: str | None = None
         self.last_success_at: float | None = None
@@ -25,6 +40,11 @@ class PortalState:
         """The effective state for customers, after the on_error/cold_start/max_stale policy."""
         # SECURITY: read-only from outside; only the poller's policy decides it.
         return self._enabled
+
+    @property
+    def cause(self) -> Cause:
+        """Why `enabled` is what it is (gateway.settings.policy.effective_cause)."""
+        return self._cause
 
     @property
     def ready(self) -> bool:
@@ -54,17 +74,22 @@ class PortalState:
 
         return unsubscribe
 
-    def update(self, enabled: bool) -> None:
-        """Publish the effective state the poller's policy computed; subscribers hear a flip.
+    def update(self, enabled: bool, cause: Cause = "store") -> None:
+        """Publish the effective state and its cause; subscribers hear a flip of the state.
 
-        The poller is the only writer: the gate and the admin pages only read.
+        The poller is the only writer: the gate and the admin pages only read. A flip is a
+        WARNING naming the cause; a new cause under the same state an INFO line.
         """
+        word = "enabled" if enabled else "disabled"
         if enabled == self._enabled:
+            if cause != self._cause:
+                self._cause = cause
+                log.info(
+                    "customer portal still %s, cause now %s (source %s)", word, cause, self.source
+                )
             return
-        self._enabled = enabled
-        log.warning(
-            "customer portal %s (source %s)", "enabled" if enabled else "disabled", self.source
-        )
+        self._enabled, self._cause = enabled, cause
+        log.warning("customer portal %s, cause %s (source %s)", word, cause, self.source)
         for callback in list(self._subscribers):
             try:
                 callback(enabled)

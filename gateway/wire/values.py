@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -123,3 +124,12 @@ def safe_repr(record: Any, **masks: Callable[[Any], object]) -> str:
                 value = masks[item.name](value)
             shown.append(f"{item.name}={value!r}")
     return f"{type(record).__qualname__}({', '.join(shown)})"
+
+
+def rfc3339(seconds: float | None) -> str | None:
+    """Epoch seconds as RFC 3339 UTC to the millisecond (`2026-12-01T20:05:15.250Z`); None
+    stays None (never known)."""
+    if seconds is None:
+        return None
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"

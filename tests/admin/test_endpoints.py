@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -14,9 +16,13 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from gateway.app import create_app
 from gateway.config import config_from_text
 from gateway.edge.keys import DRAINING, POLLER
-from tests.conftest import GatewayTestServer, StartUpstream, config_text
+from gateway.edge.server import GatewayServer
+from gateway.testing import MemorySource
+from tests.conftest import GatewayTestServer, StartGateway, StartUpstream, config_text
 
 Client = TestClient[web.Request, web.Application]
+READY_STORE = "ready (customer portal enabled, cause store)\n"
+READY_UNAVAILABLE = "ready (customer portal enabled, cause store_unavailable)\n"
 
 
 class SlowStore:
@@ -86,17 +92,18 @@ async def test_readyz_waits_for_the_first_store_answer_then_survives_the_store_g
         assert (await answer(client, "/home"))[0] == 503
         store.answer.set()
         await client.app[POLLER].refresh()  # joins the first read, now answered
-        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert await answer(client, "/_gateway/readyz") == (200, READY_STORE)
         assert (await answer(client, "/home"))[0] == 200
         # The store goes down (error pages, then nothing listening): still ready, because
-        # dropping every replica would take the Office Portal down with the store.
+        # dropping every replica would take the Office Portal down with the store; the body
+        # says customers now get the last known value because the store cannot be read.
         store.status = 500
         await client.app[POLLER].refresh()
         assert client.app[POLLER].state.last_error is not None
-        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert await answer(client, "/_gateway/readyz") == (200, READY_UNAVAILABLE)
         await server.close()
         await client.app[POLLER].refresh()
-        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert await answer(client, "/_gateway/readyz") == (200, READY_UNAVAILABLE)
         assert (await answer(client, "/office/x"))[0] == 200
 
 
@@ -111,7 +118,10 @@ async def test_readyz_turns_200_when_the_first_read_times_out(
     ):
         assert (await answer(client, "/_gateway/readyz"))[0] == 503
         await client.app[POLLER].refresh()  # returns when the read gives up, 300 ms in
-        assert await answer(client, "/_gateway/readyz") == (200, "ready\n")
+        assert await answer(client, "/_gateway/readyz") == (
+            200,
+            "ready (customer portal disabled, cause store_unavailable)\n",
+        )
         assert client.app[POLLER].state.last_error == (
             f"http://127.0.0.1:{server.port}/setting: no answer within 0.3s"
         )
@@ -132,3 +142,61 @@ async def test_readyz_names_draining(
         client.app[DRAINING].active = True
         assert await answer(client, "/_gateway/readyz") == (503, "not ready: draining\n")
         assert await answer(client, "/_gateway/healthz") == (200, "ok\n")
+
+
+async def test_state_says_what_this_process_believes_and_why(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    gw = await gateway((await upstream()).url)
+    assert isinstance(gw.source, MemorySource)
+
+    async def state() -> dict[str, Any]:
+        async with gw.client.get("/_gateway/state") as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+            assert resp.headers["Cache-Control"] == "no-store"
+            document: dict[str, Any] = await resp.json()
+            return document
+
+    first = await state()
+    assert {k: first[k] for k in ("effective", "cause", "store_value", "last_error")} == {
+        "effective": "enabled",
+        "cause": "store",
+        "store_value": "enabled",
+        "last_error": None,
+    }
+    assert (first["worker"], first["config_digest"], first["mode"]) == (
+        os.getpid(),
+        gw.config.digest,
+        "enforce",
+    )
+    assert first["last_read_at"].endswith("Z") and first["last_success_at"].endswith("Z")
+    gw.source.fail("connection refused")
+    await gw.poller.refresh()
+    down = await state()
+    assert (down["effective"], down["cause"], down["store_value"]) == (
+        "enabled",
+        "store_unavailable",
+        "enabled",
+    )
+    assert down["last_error"] == "memory://: connection refused"
+    assert down["last_success_at"] == first["last_success_at"]
+    async with gw.client.head("/_gateway/state") as resp:
+        assert resp.status == 200
+    async with gw.client.post("/_gateway/state") as resp:
+        assert resp.status == 405
+
+
+async def test_the_config_digest_follows_a_reload(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    async with gw.client.get("/_gateway/state") as resp:
+        assert (await resp.json())["config_digest"] == gw.config.digest
+    text = config_text(up.url, "proxy:\n  server_header: edge-2\n")
+    new = config_from_text(text, "test.yaml")
+    assert new.digest != gw.config.digest
+    assert GatewayServer(gw.client.app, gw.config).reload(new) == []
+    async with gw.client.get("/_gateway/state") as resp:
+        assert (await resp.json())["config_digest"] == new.digest

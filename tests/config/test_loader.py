@@ -436,3 +436,16 @@ def test_without_the_registry_a_stores_own_keys_are_kept_not_judged() -> None:
         f"cfg.yaml:{line + 1}: settings.query: only used by sqlite/postgresql/mysql sources",
         f"cfg.yaml:{retry}: customer_portal.retry_after: expected whole seconds, got 'x'",
     ]
+
+
+def test_the_digest_is_the_sha256_of_the_config_text(tmp_path: Any) -> None:
+    import hashlib
+
+    path = tmp_path / "gateway.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    config = load_config(path, SOURCES)
+    assert config.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert config_from_text(GOOD, "other.yaml", SOURCES).digest == config.digest
+    # One byte more (a comment) is another file: replicas running it can be told apart.
+    assert config_from_text(GOOD + "# x\n", "cfg.yaml", SOURCES).digest != config.digest
+    assert config.digest not in repr(config)  # derived, never a YAML key; not shown

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from enum import Enum
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from gateway.edge.metrics import (
     CAUSES,
     MULTIPROC_ENV,
     GatewayMetrics,
-    cause_of,
     decision_of,
     render_processes,
     worker_exited,
@@ -59,30 +57,6 @@ def parse(text: str) -> Samples:
 )
 def test_every_reason_has_its_decision(reason: str, decision: str | None) -> None:
     assert decision_of(reason) == decision
-
-
-def test_the_cause_is_the_states_own_when_it_has_one() -> None:
-    class Cause(Enum):
-        OVERRIDE = "override"
-
-    state = PortalState("memory://")
-    state.cause = Cause.OVERRIDE  # type: ignore[attr-defined]
-    assert cause_of(state, None, 100.0) == "override"
-    state.cause = "schedule"  # type: ignore[attr-defined]
-    assert cause_of(state, None, 100.0) == "schedule"
-
-
-def test_without_a_cause_it_is_read_from_the_last_read_and_error() -> None:
-    state = PortalState("memory://")
-    assert cause_of(state, None, 100.0) == "cold_start"
-    state.last_error = "memory://: refused"
-    assert cause_of(state, None, 100.0) == "cold_start"  # never read: the cold-start policy
-    state.last_success_at = 90.0
-    assert cause_of(state, None, 100.0) == "store_unavailable"
-    assert cause_of(state, 10.0, 100.0) == "store_unavailable"
-    assert cause_of(state, 5.0, 100.0) == "stale"
-    state.last_error = None
-    assert cause_of(state, 5.0, 100.0) == "store"
 
 
 def test_each_app_has_its_own_registry() -> None:

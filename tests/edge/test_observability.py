@@ -28,7 +28,7 @@ async def test_each_request_gets_one_access_line(
     assert len(lines) == 2
     relayed = re.fullmatch(
         rf'127\.0\.0\.1 "GET /office/a\?b=1 HTTP/1\.1" 200 (\d+) route=office rid={rid} '
-        r"time=\d+\.\d{3}",
+        r"time=\d+\.\d{3} reason=forwarded",
         lines[0],
     )
     # A relayed answer's size is what aiohttp wrote for it (head included, as it counts).
@@ -36,7 +36,7 @@ async def test_each_request_gets_one_access_line(
     # The gateway's own answer is logged before it is sent: its size is its Content-Length.
     assert re.fullmatch(
         rf'127\.0\.0\.1 "GET /enroll HTTP/1\.1" 503 {len(page)} route=customer rid={rid2} '
-        r"time=\d+\.\d{3}",
+        r"time=\d+\.\d{3} reason=store",
         lines[1],
     )
 

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from cachetools import TLRUCache
 
 from gateway.settings import Reading, policy
 from gateway.settings.policy import (
+    CAUSES,
     SAVE_EVERY,
+    Cause,
     ColdStart,
     Known,
     OnError,
     disable_moment,
+    effective_cause,
     effective_state,
     expires_at,
     restored_is_trusted,
     should_save,
+    strongest,
 )
 
 NOW = 1_000.0  # the monotonic clock in effective_state, the wall clock in disable_moment
@@ -26,24 +31,82 @@ ON = Known(True, read_at=NOW - 10)  # a trusted "enabled" read 10 s ago
 OFF = Known(False, read_at=NOW - 10)
 
 
+# known, trusted_before, failing, on_error, cold_start -> the effective state, and its cause
+STATE_ROWS = [
+    pytest.param(ON, True, False, "last-known", "disabled", True, "store", id="read-enabled"),
+    pytest.param(OFF, True, False, "last-known", "enabled", False, "store", id="read-disabled"),
+    pytest.param(
+        ON,
+        True,
+        True,
+        "last-known",
+        "disabled",
+        True,
+        "store_unavailable",
+        id="error-keeps-enabled",
+    ),
+    pytest.param(
+        OFF,
+        True,
+        True,
+        "last-known",
+        "enabled",
+        False,
+        "store_unavailable",
+        id="error-keeps-disabled",
+    ),
+    pytest.param(
+        ON,
+        True,
+        True,
+        "disabled",
+        "enabled",
+        False,
+        "store_unavailable",
+        id="error-forces-disabled",
+    ),
+    pytest.param(
+        OFF, True, True, "enabled", "disabled", True, "store_unavailable", id="error-forces-enabled"
+    ),
+    pytest.param(
+        None,
+        False,
+        True,
+        "enabled",
+        "disabled",
+        True,
+        "store_unavailable",
+        id="forced-before-any-read",
+    ),
+    pytest.param(ON, True, False, "enabled", "disabled", True, "store", id="forcing-only-on-error"),
+    pytest.param(
+        None, False, False, "last-known", "disabled", False, "cold_start", id="cold-disabled"
+    ),
+    pytest.param(
+        None, False, False, "last-known", "enabled", True, "cold_start", id="cold-enabled"
+    ),
+    # The store has been asked and failed: that, not the cold start, is what ops must see.
+    pytest.param(
+        None, False, True, "last-known", "enabled", True, "store_unavailable", id="cold-failing"
+    ),
+    # Stale outranks the error that made it so: the stale rule decided the value.
+    pytest.param(
+        None, True, True, "last-known", "enabled", False, "stale", id="expired-fails-closed"
+    ),
+    pytest.param(None, True, False, "last-known", "enabled", False, "stale", id="expired-no-error"),
+    # A forced value is on_error's decision: the stale rule never applied.
+    pytest.param(
+        None, True, True, "enabled", "disabled", True, "store_unavailable", id="expired-but-forced"
+    ),
+    pytest.param(
+        None, True, True, "disabled", "enabled", False, "store_unavailable", id="expired-forced-off"
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("known", "trusted_before", "failing", "on_error", "cold_start", "expected"),
-    [
-        pytest.param(ON, True, False, "last-known", "disabled", True, id="read-enabled"),
-        pytest.param(OFF, True, False, "last-known", "enabled", False, id="read-disabled"),
-        pytest.param(ON, True, True, "last-known", "disabled", True, id="error-keeps-enabled"),
-        pytest.param(OFF, True, True, "last-known", "enabled", False, id="error-keeps-disabled"),
-        pytest.param(ON, True, True, "disabled", "enabled", False, id="error-forces-disabled"),
-        pytest.param(OFF, True, True, "enabled", "disabled", True, id="error-forces-enabled"),
-        pytest.param(None, False, True, "enabled", "disabled", True, id="forced-before-any-read"),
-        pytest.param(ON, True, False, "enabled", "disabled", True, id="forcing-only-on-error"),
-        pytest.param(None, False, False, "last-known", "disabled", False, id="cold-disabled"),
-        pytest.param(None, False, False, "last-known", "enabled", True, id="cold-enabled"),
-        pytest.param(None, False, True, "last-known", "enabled", True, id="cold-failing"),
-        pytest.param(None, True, True, "last-known", "enabled", False, id="expired-fails-closed"),
-        pytest.param(None, True, False, "last-known", "enabled", False, id="expired-no-error"),
-        pytest.param(None, True, True, "enabled", "disabled", True, id="expired-but-forced"),
-    ],
+    ("known", "trusted_before", "failing", "on_error", "cold_start", "expected", "cause"),
+    STATE_ROWS,
 )
 def test_effective_state(
     known: Known | None,
@@ -52,9 +115,38 @@ def test_effective_state(
     on_error: OnError,
     cold_start: ColdStart,
     expected: bool,
+    cause: Cause,
 ) -> None:
     got = effective_state(known, trusted_before, failing, on_error=on_error, cold_start=cold_start)
     assert got is expected
+
+
+@pytest.mark.parametrize(
+    ("known", "trusted_before", "failing", "on_error", "cold_start", "expected", "cause"),
+    STATE_ROWS,
+)
+def test_effective_cause(
+    known: Known | None,
+    trusted_before: bool,
+    failing: bool,
+    on_error: OnError,
+    cold_start: ColdStart,
+    expected: bool,
+    cause: Cause,
+) -> None:
+    # The cause never depends on cold_start's value: only on which rule decided.
+    assert effective_cause(known, trusted_before, failing, on_error=on_error) == cause
+
+
+def test_every_cause_has_a_rank_and_the_strongest_wins() -> None:
+    assert CAUSES == ("override", "schedule", "stale", "store_unavailable", "cold_start", "store")
+    assert set(CAUSES) == set(get_args(Cause))
+    assert strongest([]) == "store"
+    assert strongest(["store", "cold_start", "store_unavailable"]) == "store_unavailable"
+    assert strongest(["store_unavailable", "stale"]) == "stale"
+    # Room for the operator controls: an override names the cause whatever the store does.
+    assert strongest(["stale", "schedule", "override"]) == "override"
+    assert strongest(["cold_start", "schedule"]) == "schedule"
 
 
 @pytest.mark.parametrize(
@@ -180,4 +272,11 @@ def test_the_policy_is_pure_no_io_no_clock_no_asyncio() -> None:
             else [a.name for a in node.names]
         )
     }
-    assert imported == {"__future__", "dataclasses", "math", "typing", "gateway.settings"}
+    assert imported == {
+        "__future__",
+        "collections.abc",
+        "dataclasses",
+        "math",
+        "typing",
+        "gateway.settings",
+    }

@@ -401,8 +401,8 @@ async def test_transitions_and_errors_are_logged_without_the_password(
     await poller.refresh()
     transitions = [r for r in caplog.records if r.getMessage().startswith("customer portal")]
     assert [r.getMessage() for r in transitions] == [
-        "customer portal enabled (source memory://)",
-        "customer portal disabled (source memory://)",
+        "customer portal enabled, cause store (source memory://)",
+        "customer portal disabled, cause store (source memory://)",
     ]
     assert all(r.name == "gateway.settings" for r in transitions)
 
@@ -498,3 +498,112 @@ async def test_a_store_without_a_change_time_warns_once_that_a_restart_forgets(
         if warned
         else []
     )
+
+
+def cause(poller: Poller) -> str:
+    """The cause now (a call, so mypy does not carry a narrowed value across awaits)."""
+    return poller.state.cause
+
+
+async def test_a_store_outage_is_store_unavailable_with_what_the_store_last_said() -> None:
+    source = MemorySource(True, changed_at=900.0)
+    poller, clock = make(source)
+    await poller.start()  # the first read is in flight: nothing trusted yet
+    assert (cause(poller), poller.state.store_value, poller.state.last_read_at) == (
+        "cold_start",
+        None,
+        None,
+    )
+    await poller.refresh()
+    state = poller.state
+    assert (effective(poller), cause(poller)) == (True, "store")
+    assert (state.store_value, state.store_changed_at) == (True, 900.0)
+    assert state.last_read_at == state.last_success_at == 1_000.0
+    source.fail("connection refused")
+    clock.now = 1_002.0
+    await poller.refresh()
+    # The customers' answer is the last known one; why is no longer staff's setting.
+    assert (effective(poller), cause(poller)) == (True, "store_unavailable")
+    assert (state.store_value, state.store_changed_at) == (True, 900.0)  # kept
+    assert (state.last_read_at, state.last_success_at) == (1_002.0, 1_000.0)
+    assert last_error(poller) == "memory://: connection refused"
+    source.set(False, changed_at=1_003.0)
+    clock.now = 1_004.0
+    await poller.refresh()
+    assert (effective(poller), cause(poller), last_error(poller)) == (False, "store", None)
+    assert (state.store_value, state.store_changed_at, state.last_disabled_at) == (
+        False,
+        1_003.0,
+        1_003.0,
+    )
+    await poller.stop()
+
+
+async def test_a_failing_first_read_is_store_unavailable_and_an_old_value_stale() -> None:
+    source = MemorySource(True)
+    source.fail("unreachable")
+    poller, clock = make(source, max_stale=30.0)
+    await poller.refresh()
+    assert (effective(poller), cause(poller)) == (False, "store_unavailable")  # cold start's value
+    source.set(True)
+    await poller.refresh()
+    source.fail("down")
+    clock.now += 40
+    await poller.refresh()
+    assert (effective(poller), cause(poller)) == (False, "stale")
+    assert poller.state.store_value is True  # what the store last said, though no longer served
+
+
+async def test_a_restored_value_is_the_stores_last_answer(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    save_state(str(state_file), SavedState(False, 950.0, 990.0))
+    source = MemorySource(True)
+    source.hang()
+    poller, _ = make(source, state_file=str(state_file))
+    await poller.start()
+    assert (effective(poller), cause(poller), poller.state.store_value) == (False, "store", False)
+    assert (poller.state.last_read_at, poller.state.store_changed_at) == (None, None)
+    source.set(True)
+    await poller.stop()
+
+
+async def test_a_lasting_read_error_is_logged_once_a_minute_with_a_count_then_cleared(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("WARNING", logger="gateway.settings")
+    source = MemorySource(True)
+    poller, clock = make(source)
+    await poller.refresh()
+    caplog.clear()  # the start-up lines
+    source.fail("connection refused")
+    for _ in range(31):  # a read every 2 s for a minute: the first one, then 30 more
+        await poller.refresh()
+        clock.now += 2.0
+    source.fail("timed out")  # the latest error is the one repeated
+    for _ in range(20):
+        await poller.refresh()
+        clock.now += 2.0
+    source.set(True)
+    await poller.refresh()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.settings"]
+    assert lines == [
+        "settings read failed: memory://: connection refused (on_error: last-known)",
+        # A minute on: the error again, with how many reads failed since the first line.
+        "settings read still failing: memory://: connection refused "
+        "(30 failed reads in the last 60s; on_error: last-known)",
+        # 20 more failed reads, 40 s: not yet a minute, no line; then one line as it clears.
+        "settings store readable again (memory://) after 51 failed reads over 102s",
+    ]
+    assert [r.levelname for r in caplog.records] == ["ERROR", "ERROR", "WARNING"]
+    # A second outage starts its own count, its first error logged at once.
+    caplog.clear()
+    source.fail("refused again")
+    await poller.refresh()
+    await poller.refresh()
+    source.set(True)
+    clock.now += 3.0
+    await poller.refresh()
+    assert [r.getMessage() for r in caplog.records] == [
+        "settings read failed: memory://: refused again (on_error: last-known)",
+        "settings store readable again (memory://) after 2 failed reads over 3s",
+    ]

@@ -22,8 +22,8 @@ def test_update_publishes_and_subscribers_hear_flips_only(
         state.update(enabled)
     assert (state.enabled, heard) == (False, [True, False])
     assert [r.getMessage() for r in caplog.records] == [
-        "customer portal enabled (source memory://)",
-        "customer portal disabled (source memory://)",
+        "customer portal enabled, cause store (source memory://)",
+        "customer portal disabled, cause store (source memory://)",
     ]
 
 
@@ -81,7 +81,29 @@ async def test_subscribers_hear_each_flip_once_and_a_failing_one_harms_no_other(
     messages = [r.getMessage() for r in caplog.records if r.name == "gateway.settings"]
     assert messages.count("customer portal state subscriber failed") == 3
     # The state names its store (a MemorySource calls itself memory://).
-    assert messages.count("customer portal enabled (source memory://)") == 2
-    assert messages.count("customer portal disabled (source memory://)") == 1
+    assert messages.count("customer portal enabled, cause store (source memory://)") == 2
+    assert messages.count("customer portal disabled, cause store (source memory://)") == 1
     assert messages.count("ready: first settings read finished (source memory://)") == 1
     await p.stop()
+
+
+def test_the_cause_is_published_with_the_state_and_a_new_cause_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="gateway.settings")
+    state = PortalState("memory://")
+    heard: list[bool] = []
+    state.subscribe(heard.append)
+    assert (state.enabled, state.cause) == (False, "cold_start")  # before any policy ran
+    state.update(False, "cold_start")  # nothing new: no line
+    state.update(True, "store")
+    state.update(True, "store_unavailable")  # the same state for another reason
+    state.update(False, "stale")
+    assert (state.enabled, state.cause, heard) == (False, "stale", [True, False])
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "customer portal enabled, cause store (source memory://)"),
+        ("INFO", "customer portal still enabled, cause now store_unavailable (source memory://)"),
+        ("WARNING", "customer portal disabled, cause stale (source memory://)"),
+    ]
+    with pytest.raises(AttributeError):
+        state.cause = "store"  # type: ignore[misc]

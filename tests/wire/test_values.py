@@ -10,7 +10,7 @@ import pytest
 from gateway.config import ConfigError, config_from_text
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
-from gateway.wire.values import mask_secrets, mask_url, url_secrets
+from gateway.wire.values import mask_secrets, mask_url, rfc3339, url_secrets
 from tests.conftest import config_text
 from tests.processes import gateway_cli
 
@@ -105,3 +105,16 @@ def test_mask_secrets_in_free_text() -> None:
     url = "mysql://root:p%40ss@db/x?password=other"
     text = "could not connect with p@ss (p%40ss), or other"
     assert mask_secrets(text, url) == "could not connect with *** (***), or ***"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        pytest.param(0.0, "1970-01-01T00:00:00.000Z", id="epoch"),
+        pytest.param(1_796_116_500.0, "2026-12-01T09:15:00.000Z", id="whole-seconds"),
+        pytest.param(1_796_116_500.25, "2026-12-01T09:15:00.250Z", id="milliseconds"),
+        pytest.param(None, None, id="never-known"),
+    ],
+)
+def test_rfc3339_is_utc_to_the_millisecond(seconds: float | None, expected: str | None) -> None:
+    assert rfc3339(seconds) == expected
