@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 from gateway.config import Config, ConfigError, load_config
 from gateway.settings import SOURCES
@@ -170,6 +171,12 @@ class Slot:
 
 
 class Supervisor:
+    """Keeps `count` workers running `command` until `stop` is set; `hup()` forwards SIGHUP.
+
+    `supervise` maps the signals onto these; tests call them directly. `stderr` is the
+    workers' (default: this process's).
+    """
+
     def __init__(
         self,
         count: int,
@@ -177,19 +184,17 @@ class Supervisor:
         config_path: str,
         command: Sequence[str],
         env: dict[str, str],
+        stderr: IO[str] | None = None,
     ) -> None:
         self.slots = [Slot(i + 1) for i in range(count)]
         self.config_path, self.command, self.env = config_path, list(command), env
+        self.stderr = stderr
         # How long the workers' drains may take before SIGKILL.
         self.budget = config.proxy.drain_delay + config.proxy.drain_timeout + KILL_MARGIN
         self.stop = asyncio.Event()
         self.failure: str | None = None
 
     async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stop.set)
-        loop.add_signal_handler(signal.SIGHUP, self.hup)
         tasks = [asyncio.create_task(self.keep(slot)) for slot in self.slots]
         await self.stop.wait()
         log.info("stopping %d workers", len(self.slots))
@@ -230,7 +235,7 @@ class Supervisor:
             ours, theirs = socket.socketpair()
             env = {**self.env, WORKER_FD_ENV: str(theirs.fileno())}
             slot.proc = proc = await asyncio.create_subprocess_exec(
-                *self.command, env=env, pass_fds=(theirs.fileno(),)
+                *self.command, env=env, pass_fds=(theirs.fileno(),), stderr=self.stderr
             )
             theirs.close()
             started = time.monotonic()
@@ -267,6 +272,14 @@ class Supervisor:
                 await asyncio.wait_for(self.stop.wait(), delay)
 
 
+async def _supervise(supervisor: Supervisor) -> int:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, supervisor.stop.set)
+    loop.add_signal_handler(signal.SIGHUP, supervisor.hup)
+    return await supervisor.run()
+
+
 def supervise(config: Config, config_path: str, count: int, argv: Sequence[str]) -> int:
     """`run --workers N` (N > 1): start N workers, supervise them, exit 0 after a drain."""
     metrics_dir = tempfile.mkdtemp(prefix="portal-gateway-metrics-")
@@ -275,6 +288,6 @@ def supervise(config: Config, config_path: str, count: int, argv: Sequence[str])
         # The worker's own command line is this one, told to be a single worker.
         command = [sys.executable, "-m", "gateway", *argv, "--workers", "1"]
         log.info("portal-gateway starting %d workers (config %s)", count, config_path)
-        return asyncio.run(Supervisor(count, config, config_path, command, env).run())
+        return asyncio.run(_supervise(Supervisor(count, config, config_path, command, env)))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

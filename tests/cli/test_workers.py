@@ -28,6 +28,7 @@ from pytest_aiohttp import AiohttpServer
 
 from gateway.cli.workers import (
     START_ATTEMPTS,
+    Supervisor,
     WorkerLink,
     describe_exit,
     mark_dead,
@@ -35,6 +36,7 @@ from gateway.cli.workers import (
     worker_count,
     worker_environ,
 )
+from gateway.config import load_config
 from tests.conftest import ROOT, config_text
 from tests.processes import ENV, free_port
 
@@ -109,19 +111,28 @@ async def store_answer(request: web.Request) -> web.Response:
 
 @dataclass
 class Workers:
-    proc: asyncio.subprocess.Process
+    proc: asyncio.subprocess.Process | None  # `portal-gateway run --workers N`, or
+    supervisor: Supervisor | None  # the supervisor in this process, its workers children
     port: int
     config: Path
     log_file: Path
+    caplog: pytest.LogCaptureFixture | None = None
+    task: asyncio.Task[int] | None = None  # the in-process supervisor's run()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def pids(self) -> set[int]:
-        return children(self.proc.pid)
+        if self.proc is not None:
+            return children(self.proc.pid)
+        assert self.supervisor is not None
+        procs = [slot.proc for slot in self.supervisor.slots]
+        return {p.pid for p in procs if p is not None and p.returncode is None}
 
     def log(self) -> str:
-        return self.log_file.read_text()
+        """The workers' log and the supervisor's."""
+        ours = self.caplog.text if self.caplog is not None else ""
+        return self.log_file.read_text() + ours
 
     async def until_logged(self, pattern: str, count: int = 1) -> list[str]:
         for _ in range(300):
@@ -168,7 +179,7 @@ async def workers(
             "--workers", str(count),
             stdout=subprocess.DEVNULL, stderr=log, env=ENV, cwd=ROOT,
         )  # fmt: skip
-    running = Workers(proc, port, config, log_file)
+    running = Workers(proc, None, port, config, log_file)
     try:
         if wait:
             await running.until_logged(r"worker \d serving \(pid \d+\)", count)
@@ -179,6 +190,31 @@ async def workers(
                 os.kill(pid, signal.SIGKILL)
             proc.kill()
             await proc.wait()
+
+
+@asynccontextmanager
+async def supervised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, upstream_url: str, store_url: str,
+    *, port: int | None = None, wait: bool = True,
+) -> AsyncIterator[Workers]:  # fmt: skip
+    """A Supervisor in this process (its code measured by coverage), two worker children."""
+    port, config, log_file = port or free_port(), tmp_path / "run.yaml", tmp_path / "run.log"
+    write_config(config, port, upstream_url, store_url, admin_port=free_port())
+    (tmp_path / "metrics").mkdir()
+    env = {**worker_environ(str(config), str(tmp_path / "metrics")), **ENV}
+    command = [sys.executable, "-m", "gateway", "run", "--config", str(config), "--workers", "1"]
+    caplog.set_level(logging.INFO, "gateway")
+    with log_file.open("w") as log:
+        sup = Supervisor(2, load_config(config), str(config), command, env, stderr=log)
+        task = asyncio.create_task(sup.run())
+        running = Workers(None, sup, port, config, log_file, caplog, task)
+        try:
+            if wait:
+                await running.until_logged(r"worker \d serving \(pid \d+\)", 2)
+            yield running
+        finally:
+            sup.stop.set()
+            await task
 
 
 @pytest.fixture
@@ -223,9 +259,11 @@ async def test_two_workers_both_serve_and_both_read_the_store(
 
 
 @pytest.mark.slow
-async def test_a_killed_worker_is_restarted(tmp_path: Path, servers: Servers) -> None:
+async def test_a_killed_worker_is_restarted(
+    tmp_path: Path, servers: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
     up, up_url, _, store_url = servers
-    async with workers(tmp_path, up_url, store_url) as gateway:
+    async with supervised(tmp_path, caplog, up_url, store_url) as gateway:
         pids = await until_both_seen(gateway, up)
         victim = min(pids)
         os.kill(victim, signal.SIGKILL)
@@ -240,12 +278,21 @@ async def test_a_killed_worker_is_restarted(tmp_path: Path, servers: Servers) ->
 
 @pytest.mark.slow
 async def test_sighup_reaches_every_worker(
-    tmp_path: Path, servers: Servers, aiohttp_server: AiohttpServer
+    tmp_path: Path,
+    servers: Servers,
+    aiohttp_server: AiohttpServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     up, up_url, _, store_url = servers
     other = Seen()
     other_url = await recording_server(aiohttp_server, other, upstream_answer)
-    async with workers(tmp_path, up_url, store_url) as gateway:
+    async with supervised(tmp_path, caplog, up_url, store_url, wait=False) as gateway:
+        assert gateway.supervisor is not None
+        # Before the workers serve: held back (SIGHUP would kill them), sent once they do.
+        await asyncio.sleep(0.1)
+        gateway.supervisor.hup()
+        await gateway.until_logged(r"worker \d serving \(pid \d+\)", 2)
+        await gateway.until_logged(r"SIGHUP: \S+ applied", 2)
         pids = await until_both_seen(gateway, up)
         admin_port = int(
             re.findall(r"admin_listen: 127.0.0.1:(\d+)", gateway.config.read_text())[0]
@@ -253,19 +300,19 @@ async def test_sighup_reaches_every_worker(
         # A broken file: every worker says why and keeps serving with its running config.
         write_config(gateway.config, gateway.port, other_url, store_url, admin_port=admin_port,
                      settings={"source": f"{store_url}/settings", "field": "enabled", "ttl": "soon"})  # fmt: skip
-        gateway.proc.send_signal(signal.SIGHUP)
+        gateway.supervisor.hup()
         await gateway.until_logged(r"SIGHUP: \S+ is invalid; keeping the running config", 2)
         up.pids.clear()
         assert await until_both_seen(gateway, up) == pids
         assert other.pids == []
         # A good file (another upstream): both workers apply it without a restart.
         write_config(gateway.config, gateway.port, other_url, store_url, admin_port=admin_port)
-        gateway.proc.send_signal(signal.SIGHUP)
-        await gateway.until_logged(r"SIGHUP: \S+ applied", 2)
+        gateway.supervisor.hup()
+        await gateway.until_logged(r"SIGHUP: \S+ applied", 4)
         before = len(up.pids)
         assert await until_both_seen(gateway, other) == pids
         assert len(up.pids) == before
-        assert gateway.log().count("SIGHUP: every worker re-reads the config") == 2
+        assert gateway.log().count("SIGHUP: every worker re-reads the config") == 3
 
 
 @pytest.mark.slow
@@ -292,6 +339,7 @@ async def test_sigterm_drains_every_worker_and_the_parent_exits_0(
             if pids <= set(up.pids):
                 break
         assert pids <= set(up.pids)
+        assert gateway.proc is not None
         gateway.proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(gateway.proc.wait(), 30) == 0
         assert [await r for r in requests] == [(200, "upstream saw GET /office/slow")] * len(
@@ -304,33 +352,33 @@ async def test_sigterm_drains_every_worker_and_the_parent_exits_0(
 
 
 @pytest.mark.slow
-async def test_a_worker_that_cannot_start_ends_the_parent_with_exit_1(
-    tmp_path: Path, servers: Servers
+async def test_a_worker_that_cannot_start_ends_the_supervisor_with_exit_1(
+    tmp_path: Path,
+    servers: Servers,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, up_url, _, store_url = servers
     with socket.socket() as taken:  # another program on the port, without SO_REUSEPORT
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = tmp_path / "run.yaml"
-        write_config(config, port, up_url, store_url, admin_port=free_port())
-        done = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "gateway", "run", "--config", str(config), "--workers", "2"],
-            capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=60,
-        )  # fmt: skip
-    assert done.returncode == 1
-    last = done.stderr.rstrip().splitlines()[-1]
+        async with supervised(
+            tmp_path, caplog, up_url, store_url, port=port, wait=False
+        ) as gateway:
+            assert gateway.task is not None and await asyncio.wait_for(gateway.task, 60) == 1
     assert re.fullmatch(
         rf"portal-gateway: worker \d could not start \({START_ATTEMPTS} attempts\): "
         rf"127\.0\.0\.1:{port} is already in use",
-        last,
-    ), done.stderr
+        capsys.readouterr().err.splitlines()[-1],
+    )
     assert re.search(
         rf"worker \d \(pid \d+\) exited with 1 before serving: 127\.0\.0\.1:{port} is already "
         r"in use; restarting it in 0.5s",
-        done.stderr,
+        caplog.text,
     )
+    assert "restarting it in 1s" in caplog.text
+    assert gateway.pids() == set()  # the other worker, mid-start or in its backoff, is gone
 
 
 @pytest.mark.slow
@@ -340,6 +388,7 @@ async def test_workers_drain_when_the_supervisor_is_killed(
     _, up_url, _, store_url = servers
     async with workers(tmp_path, up_url, store_url) as gateway:
         pids = gateway.pids()
+        assert gateway.proc is not None
         gateway.proc.kill()
         await gateway.proc.wait()
         for _ in range(200):
