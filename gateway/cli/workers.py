@@ -287,7 +287,12 @@ def supervise(config: Config, config_path: str, count: int, argv: Sequence[str])
         env = worker_environ(config_path, metrics_dir)
         # The worker's own command line is this one, told to be a single worker.
         command = [sys.executable, "-m", "gateway", *argv, "--workers", "1"]
-        log.info("portal-gateway starting %d workers (config %s)", count, config_path)
+        log.info(
+            "portal-gateway starting %d workers (config %s, metrics in %s)",
+            count,
+            config_path,
+            metrics_dir,
+        )
         return asyncio.run(_supervise(Supervisor(count, config, config_path, command, env)))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -33,11 +33,12 @@ from gateway.cli.workers import (
     describe_exit,
     mark_dead,
     run_worker,
+    supervise,
     worker_count,
     worker_environ,
 )
 from gateway.config import load_config
-from tests.conftest import ROOT, config_text
+from tests.conftest import ENABLED_STORE, ROOT, config_text
 from tests.processes import ENV, free_port
 
 
@@ -352,21 +353,19 @@ async def test_sigterm_drains_every_worker_and_the_parent_exits_0(
 
 
 @pytest.mark.slow
-async def test_a_worker_that_cannot_start_ends_the_supervisor_with_exit_1(
-    tmp_path: Path,
-    servers: Servers,
-    caplog: pytest.LogCaptureFixture,
-    capsys: pytest.CaptureFixture[str],
+def test_a_worker_that_cannot_start_ends_the_supervisor_with_exit_1(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, up_url, _, store_url = servers
+    caplog.set_level(logging.INFO, "gateway")
     with socket.socket() as taken:  # another program on the port, without SO_REUSEPORT
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        async with supervised(
-            tmp_path, caplog, up_url, store_url, port=port, wait=False
-        ) as gateway:
-            assert gateway.task is not None and await asyncio.wait_for(gateway.task, 60) == 1
+        config = tmp_path / "run.yaml"
+        write_config(config, port, "http://127.0.0.1:9", "", admin_port=free_port(),
+                     settings={"source": ENABLED_STORE, "field": "enabled"})  # fmt: skip
+        argv = ["run", "--config", str(config), "--workers", "2"]
+        assert supervise(load_config(config), str(config), 2, argv) == 1
     assert re.fullmatch(
         rf"portal-gateway: worker \d could not start \({START_ATTEMPTS} attempts\): "
         rf"127\.0\.0\.1:{port} is already in use",
@@ -378,7 +377,9 @@ async def test_a_worker_that_cannot_start_ends_the_supervisor_with_exit_1(
         caplog.text,
     )
     assert "restarting it in 1s" in caplog.text
-    assert gateway.pids() == set()  # the other worker, mid-start or in its backoff, is gone
+    # The metrics directory the workers were given is gone with the supervisor.
+    metrics = re.findall(r"metrics in (\S+)", caplog.text)
+    assert metrics and not Path(metrics[0]).exists()
 
 
 @pytest.mark.slow
