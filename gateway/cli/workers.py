@@ -138,10 +138,9 @@ def worker_environ(config_path: str, metrics_dir: str) -> dict[str, str]:
         # worker set would be refused by the next; the generated key is never logged.
         env[asked.names[-1]] = secrets.token_urlsafe(32)
         log.warning(
-            "no customer_portal.session_key (or %s): the workers share a key generated for "
-            "this run; session stamps will not survive a restart",
-            asked.names[-1],
-        )
+            "no customer_portal.session_key (or %s): the workers share a key generated for this "
+            "run; session stamps will not survive a restart", asked.names[-1]
+        )  # fmt: skip
     return env
 
 
@@ -238,6 +237,8 @@ class Supervisor:
                 *self.command, env=env, pass_fds=(theirs.fileno(),), stderr=self.stderr
             )
             theirs.close()
+            if self.stop.is_set():  # stopped while it was being started: signal_all missed it
+                proc.send_signal(signal.SIGTERM)
             started = time.monotonic()
             slot.serving = slot.hup_pending = False
             reader, writer = await asyncio.open_unix_connection(sock=ours)
@@ -287,12 +288,7 @@ def supervise(config: Config, config_path: str, count: int, argv: Sequence[str])
         env = worker_environ(config_path, metrics_dir)
         # The worker's own command line is this one, told to be a single worker.
         command = [sys.executable, "-m", "gateway", *argv, "--workers", "1"]
-        log.info(
-            "portal-gateway starting %d workers (config %s, metrics in %s)",
-            count,
-            config_path,
-            metrics_dir,
-        )
+        log.info("starting %d workers (config %s, metrics in %s)", count, config_path, metrics_dir)
         return asyncio.run(_supervise(Supervisor(count, config, config_path, command, env)))
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

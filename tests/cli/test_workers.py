@@ -257,6 +257,11 @@ async def test_two_workers_both_serve_and_both_read_the_store(
         assert pids <= set(store.pids[before:])
         # One listener port, one admin port, one process each: SO_REUSEPORT, not a proxy.
         assert gateway.log().count("portal-gateway listening on") == 2
+        # A real SIGHUP to the supervisor reaches both.
+        assert gateway.proc is not None
+        gateway.proc.send_signal(signal.SIGHUP)
+        await gateway.until_logged(r"SIGHUP: \S+ applied", 2)
+        assert await gateway.fresh_gets("/office/x", 4) == [200] * 4
 
 
 @pytest.mark.slow
