@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from gateway import __version__
+from gateway.cli.workers import worker_count
 from gateway.config import Config, ConfigError, load_config
 from gateway.policy.routing import describe
 from gateway.settings import SOURCES
@@ -83,9 +84,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from gateway.cli.serve import serve
+    from gateway.cli.workers import WorkerLink, run_worker, supervise
     from gateway.edge.server import AddressInUse
 
+    link = WorkerLink.from_environ()
+    if link is not None:  # started by `run --workers N` (gateway/cli/workers.py)
+        return run_worker(args.config, link, _run_loop)
     config = _load(args.config)
+    if args.workers > 1:
+        return supervise(config, args.config, args.workers, args.argv)
     try:
         return _run_loop(serve(config, config_path=args.config))
     except AddressInUse as exc:
@@ -142,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
                 help="ask the running gateway whose admin listener is at this origin "
                 "(http://127.0.0.1:8082) what it believes, and why",
             )
+        if name == "run":
+            p.add_argument(
+                "--workers",
+                type=worker_count,
+                default=1,
+                metavar="N",
+                help="worker processes serving the same port (default 1: this process "
+                "alone; 'auto': one per CPU this process may use)",
+            )
     demo = sub.add_parser("demo", help="run the demo portal with the gateway in front of it")
     demo.add_argument("--config", default="config/demo.yaml", metavar="FILE")
     demo.add_argument("--data-dir", default=".demo-data", metavar="DIR")
@@ -151,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `run --workers` re-runs
     logging.basicConfig(
         level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
+from typing import Protocol
 
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, load_config
@@ -14,11 +16,27 @@ from gateway.settings import SOURCES
 log = logging.getLogger("gateway")
 
 
-async def serve(config: Config, *, config_path: str) -> int:
+class Supervised(Protocol):
+    """A worker's link to its supervisor (gateway.cli.workers.WorkerLink)."""
+
+    def serving(self) -> None:
+        """Tell the supervisor the listeners are bound and SIGHUP is handled."""
+
+    def on_parent_gone(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (on this loop) once the supervisor has gone."""
+
+
+async def serve(config: Config, *, config_path: str, worker: Supervised | None = None) -> int:
+    """Serve `config` until SIGTERM/SIGINT, then drain.
+
+    With `worker` this process is one of `run --workers N` (gateway/cli/workers.py): it binds
+    with SO_REUSEPORT after the first store read, reports once it serves, and drains when the
+    supervisor is gone, so that no orphaned worker keeps the port.
+    """
     for warning in config.warnings:
         log.warning("%s", warning)
     server = GatewayServer(create_app(config), config)
-    await server.start()
+    await server.start(worker=worker is not None)
     log.info(
         "portal-gateway listening on http://%s:%s (config %s)",
         config.listen_host,
@@ -42,6 +60,9 @@ async def serve(config: Config, *, config_path: str) -> int:
             log.warning("SIGHUP: these changes need a restart to apply: %s", ", ".join(later))
 
     loop.add_signal_handler(signal.SIGHUP, reload)
+    if worker is not None:
+        worker.on_parent_gone(stop.set)
+        worker.serving()  # after the SIGHUP handler: the supervisor forwards SIGHUPs from now on
     await stop.wait()
     await server.drain()
     await server.stop()

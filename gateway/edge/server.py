@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.config import Config
-from gateway.edge.keys import ADMIN_APP, DRAINING, METRICS, RUNTIME, SOCKETS
+from gateway.edge.keys import ADMIN_APP, DRAINING, METRICS, POLLER, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.reload import apply_config
 
@@ -57,22 +57,32 @@ class GatewayServer:
         self.config = config
         self._runners: list[web.BaseRunner] = []
 
-    async def start(self) -> None:
-        """Bind the public listener (and the admin one); AddressInUse names a taken address."""
+    async def start(self, *, worker: bool = False) -> None:
+        """Bind the public listener (and the admin one); AddressInUse names a taken address.
+
+        `worker`: this process is one of several serving the same port (`run --workers N`):
+        its listeners bind with SO_REUSEPORT, and only once the first store read has finished
+        or timed out, since the kernel hands a bound listener its share of new connections
+        whether or not readiness would say 200.
+        """
         config, app = self.config, self.app
         runner = make_runner(app, config)
-        await runner.setup()
+        await runner.setup()  # starts the settings poller (gateway/edge/lifecycle.py)
         self._runners = [runner]
         self.app[METRICS].connections["client"] = partial(_client_connections, runner)
+        if worker:
+            await app[POLLER].wait_ready()
         listen = (config.listen_host, config.listen_port)
-        sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True))]
+        sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True, reuse_port=worker))]
         if config.admin_listen is not None:
             # The admin listener is its own application: it serves the reserved endpoints and
             # proxies nothing, whatever port or address a request names.
             admin_runner = make_runner(app[ADMIN_APP], config)
             await admin_runner.setup()
             self._runners.append(admin_runner)
-            admin_site = web.TCPSite(admin_runner, *config.admin_listen, reuse_address=True)
+            admin_site = web.TCPSite(
+                admin_runner, *config.admin_listen, reuse_address=True, reuse_port=worker
+            )
             sites.append((config.admin_listen, admin_site))
         for (host, port), site in sites:
             try:
