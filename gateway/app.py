@@ -22,6 +22,7 @@ from gateway.edge.exchanges import Exchanges
 from gateway.edge.handler import GATEWAY, Gateway
 from gateway.edge.keys import (
     ADMIN_APP,
+    CONNECTIONS,
     DRAINING,
     EXCHANGES,
     GAUGES,
@@ -34,6 +35,7 @@ from gateway.edge.keys import (
     Draining,
 )
 from gateway.edge.lifecycle import gauges, not_ready, settings_poller, upstream_client
+from gateway.edge.limits import connection_limit
 from gateway.edge.live import LiveConnections
 from gateway.edge.middlewares import (
     add_catch_all,
@@ -84,6 +86,7 @@ def create_app(
     app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
+    app[CONNECTIONS] = connection_limit(config.proxy)
     app[POLLER] = poller or Poller(make_source(config.settings), config.settings)
     ready: Callable[[], str | None] = partial(not_ready, app)
     app[READY] = ready
@@ -101,6 +104,7 @@ def create_app(
         gateway.admin = admin.handle
     else:
         app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle)
+        app[ADMIN_APP][CONNECTIONS] = app[CONNECTIONS]  # one bound for both listeners
     app.on_response_prepare.append(name_our_answers)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
