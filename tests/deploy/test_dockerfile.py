@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,45 @@ def test_hadolint_when_installed() -> None:
         pytest.skip("hadolint not installed (Debian does not package it)")
     done = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_what_the_image_copies_is_enough_to_build_the_gateway(tmp_path: Path) -> None:
+    # The build context as the image sees it: only the paths its COPY instructions name.
+    context = tmp_path / "context"
+    context.mkdir()
+    for word, args in instructions(DOCKERFILE):
+        if word != "COPY":
+            continue
+        *sources, _ = args.split()
+        for source in sources:
+            path = ROOT / source
+            assert path.exists(), source
+            if path.is_dir():
+                shutil.copytree(
+                    path, context / source, ignore=shutil.ignore_patterns("__pycache__")
+                )
+            else:
+                shutil.copy(path, context / source)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "COV_", "VIRTUAL"))}
+    out = tmp_path / "dist"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(out),
+            str(context),
+        ],
+        check=True,
+        env={**env, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+        timeout=300,
+    )
+    (wheel,) = out.glob("portal_gateway-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "gateway/static/unavailable.html" in names
+    assert "gateway/cli/main.py" in names

@@ -23,7 +23,9 @@ from gateway.edge.limits import (
     OpenFiles,
     default_max_connections,
     describe,
+    open_files_limit,
     overcommitted,
+    raise_open_files_limit,
 )
 from tests.conftest import ROOT, StartGateway, StartUpstream
 from tests.rawhttp import connect, read_response, read_until_closed
@@ -95,6 +97,15 @@ def test_the_soft_limit_is_raised_to_the_hard_limit() -> None:
     assert json.loads(run_under((512, target), RAISE)) == [512, target, target, target]
     # Already at the hard limit: nothing changes.
     assert json.loads(run_under((512, 512), RAISE)) == [512, 512, 512, 512]
+
+
+def test_raising_in_this_process_reaches_the_hard_limit() -> None:
+    # It only ever raises: calling it in the test process is harmless.
+    files = raise_open_files_limit()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert files.now == open_files_limit() == soft
+    assert files.hard == (None if hard == resource.RLIM_INFINITY else hard)
+    assert files.now >= files.before
 
 
 class Conn:
