@@ -22,6 +22,7 @@ from gateway.edge.exchanges import Exchanges
 from gateway.edge.handler import GATEWAY, Gateway
 from gateway.edge.keys import (
     ADMIN_APP,
+    CONNECTIONS,
     DRAINING,
     EXCHANGES,
     METRICS,
@@ -41,6 +42,7 @@ from gateway.edge.lifecycle import (
     settings_poller,
     upstream_client,
 )
+from gateway.edge.limits import connection_limit
 from gateway.edge.live import LiveConnections
 from gateway.edge.metrics import GatewayMetrics
 from gateway.edge.middlewares import (
@@ -99,6 +101,7 @@ def create_app(
     app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
+    app[CONNECTIONS] = connection_limit(config.proxy)
     app[POLLER] = poller or Poller(make_source(config.settings), config.settings)
     ready: Callable[[], str | None] = partial(not_ready, app)
     app[READY] = ready
@@ -116,6 +119,7 @@ def create_app(
         gateway.admin = admin.handle
     else:
         app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle)
+        app[ADMIN_APP][CONNECTIONS] = app[CONNECTIONS]  # one bound for both listeners
     app.on_response_prepare.append(name_our_answers)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)

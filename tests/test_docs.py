@@ -36,7 +36,7 @@ OUTSIDE = [
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md", ROOT / "DEVELOPERS.md"]
 
 # `gateway/edge/handler.py`, `tests/policy/cases.py`, `config/demo.yaml`, `bench/x.sh`
-PATH = re.compile(r"`((?:gateway|portal_demo|tests|config|bench|docs|static)/[\w./-]+)`")
+PATH = re.compile(r"`((?:gateway|portal_demo|tests|config|bench|docs|static|deploy)/[\w./-]+)`")
 # `tests/x/test_y.py::test_z`, and a bare `test_z` after it in the same table row or paragraph
 # (a bare name with no file before it must be defined somewhere under tests/).
 TEST_REF = re.compile(r"`(?:(tests/[\w/]*test_\w+\.py)::)?(test_\w+)`")

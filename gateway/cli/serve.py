@@ -10,6 +10,8 @@ from typing import Protocol
 
 from gateway.app import create_app
 from gateway.config import Config, ConfigError, load_config
+from gateway.edge.keys import CONNECTIONS
+from gateway.edge.limits import describe, overcommitted, raise_open_files_limit
 from gateway.edge.server import GatewayServer
 from gateway.settings import SOURCES
 
@@ -35,7 +37,17 @@ async def serve(config: Config, *, config_path: str, worker: Supervised | None =
     """
     for warning in config.warnings:
         log.warning("%s", warning)
-    server = GatewayServer(create_app(config), config)
+    # Before the app is built: the client bound's default comes from the raised limit.
+    files = raise_open_files_limit()
+    app = create_app(config)
+    connections = app[CONNECTIONS]
+    log.info("%s", describe(files, connections))
+    if (overcommit := overcommitted(connections, config.proxy)) is not None:
+        log.warning("%s", overcommit)
+    loop = asyncio.get_running_loop()
+    # Failed accepts (out of descriptors) are counted and summarised, not one traceback each.
+    loop.set_exception_handler(connections.on_loop_error)
+    server = GatewayServer(app, config)
     await server.start(worker=worker is not None)
     log.info(
         "portal-gateway listening on http://%s:%s (config %s)",
@@ -43,7 +55,6 @@ async def serve(config: Config, *, config_path: str, worker: Supervised | None =
         config.listen_port,
         config_path,
     )
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -143,6 +143,9 @@ class ProxyConfig:
     drain_timeout: float = 30.0  # then in-flight requests get this long to finish
     keepalive_timeout: float = 60.0  # upstream keepalive_timeout
     pool_size: int = 1000
+    # Client connections, every listener together; None: what the open-files limit allows
+    # after a reserve and the pool (gateway/edge/limits.py).
+    max_connections: int | None = None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     escaped_slashes: Literal["reject", "keep"] = "reject"
     via: str = "portal-gateway"

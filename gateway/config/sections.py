@@ -191,6 +191,13 @@ def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(as_str(value), strict=False)
 
 
+def _at_least_one(value: object) -> int:
+    number = positive_int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
 def parse_proxy(root: Reader) -> ProxyConfig:
     node = mapping(root.at("proxy"), "proxy", root.errors) or Node({}, 1)
     check_keys(node, yaml_keys(ProxyConfig), "proxy", root.errors)
@@ -218,6 +225,7 @@ def parse_proxy(root: Reader) -> ProxyConfig:
             "keepalive_timeout", positive_duration, d.keepalive_timeout, DURATION
         ),
         pool_size=r.get("pool_size", positive_int, d.pool_size, "a whole number"),
+        max_connections=r.get("max_connections", _at_least_one, None, "a whole number >= 1"),
         trusted_proxies=tuple(trusted),
         escaped_slashes=r.get(
             "escaped_slashes", choice("reject", "keep"), d.escaped_slashes, "reject | keep"

@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway.edge.exchanges import Exchanges
+from gateway.edge.limits import ConnectionLimit
 from gateway.edge.live import LiveConnections
 from gateway.edge.metrics import GatewayMetrics
 from gateway.edge.upstream_errors import UpstreamErrors
@@ -45,5 +46,8 @@ class Draining:
 
 DRAINING = web.AppKey("draining", Draining)
 POLLER = web.AppKey("poller", Poller)
+# The bound on client connections, shared by both listeners (the admin app holds the same
+# object). Its `refused`, `reclaimed` and `accept_errors` are plain counters for the metrics.
+CONNECTIONS = web.AppKey("client_connections", ConnectionLimit)
 # The admin listener's own application (only with `admin_listen`).
 ADMIN_APP = web.AppKey("admin_app", web.Application)

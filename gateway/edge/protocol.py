@@ -2,8 +2,9 @@
 
 aiohttp has no limit on how long a client may take to send a request head (slowloris), answers
 every parse error with 400 (an oversized header is a 431, an oversized target a 414), logs a
-traceback per malformed request, and names itself in `Server`. `GatewayRunner` swaps in a
-request handler that fixes those four things and nothing else; the parsing itself, which
+traceback per malformed request, names itself in `Server`, and accepts connections until the
+process runs out of descriptors. `GatewayRunner` swaps in a request handler that fixes those
+five things and nothing else (the connection bound itself is gateway/edge/limits.py); the parsing itself, which
 rejects CL+TE, duplicate Content-Length, obs-fold and bare CR/LF, stays llhttp's. What this
 needs from aiohttp's internals is reached through gateway/edge/aiohttp_compat.py.
 """
@@ -23,6 +24,7 @@ from gateway.edge.aiohttp_compat import (
     heads_parsed,
     parse_error_status,
 )
+from gateway.edge.limits import REFUSED_ANSWER, ConnectionLimit
 
 log = logging.getLogger("gateway.protocol")
 
@@ -36,17 +38,45 @@ class GuardedRequestHandler(web.RequestHandler):
     """RequestHandler with a request-head deadline and exact error statuses."""
 
     header_timeout = 30.0
+    # The process's client connection bound (None: unbounded, a server built without one).
+    connections: ConnectionLimit | None = None
     _head_timer: asyncio.TimerHandle | None = None
+    _refused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.connections is not None and not self.connections.admit(self):
+            # Every connection is busy: answer at once rather than leave the client waiting
+            # in the listen queue. aiohttp never sees this connection.
+            self._refused = True
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(REFUSED_ANSWER)
+            transport.close()
+            return
         super().connection_made(transport)
         self._arm()
 
     def connection_lost(self, exc: BaseException | None) -> None:
+        if self._refused:
+            return
+        if self.connections is not None:
+            self.connections.release(self)
         self._disarm()
         super().connection_lost(exc)
 
+    def idle(self) -> bool:
+        """No request in progress or queued: closing now loses nothing a client waits for."""
+        return self.transport is not None and between_requests(self)
+
+    def reclaim(self) -> None:
+        """Close this idle connection to make room for a new one (at proxy.max_connections)."""
+        self._disarm()
+        self.force_close()
+        if self.transport is not None:
+            self.transport.close()
+
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._head_timer is None and between_requests(self):
             self._arm()  # these bytes start a new request head: it has header_timeout to finish
         before = heads_parsed(self)
@@ -110,10 +140,17 @@ _PHRASES = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields
 class GatewayRunner(HandlerClassRunner):
     """AppRunner whose connections are GuardedRequestHandlers."""
 
-    def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        header_timeout: float,
+        connections: ConnectionLimit | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             app,
             handler_class=GuardedRequestHandler,
-            handler_options={"header_timeout": header_timeout},
+            handler_options={"header_timeout": header_timeout, "connections": connections},
             **kwargs,
         )

@@ -18,6 +18,7 @@ _PROXY_FIXED = (
     "read_timeout",
     "keepalive_timeout",
     "pool_size",
+    "max_connections",
     "max_field_size",
     "header_timeout",
 )

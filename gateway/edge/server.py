@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.config import Config
-from gateway.edge.keys import ADMIN_APP, DRAINING, METRICS, POLLER, RUNTIME, SOCKETS
+from gateway.edge.keys import ADMIN_APP, CONNECTIONS, DRAINING, METRICS, POLLER, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.reload import apply_config
 
@@ -39,9 +39,11 @@ def server_options(config: Config) -> dict[str, Any]:
 
 
 def make_runner(app: web.Application, config: Config) -> web.AppRunner:
+    """The runner of one listener; its connections count against `app[CONNECTIONS]`, if set."""
     return GatewayRunner(
         app,
         header_timeout=config.proxy.header_timeout,
+        connections=app.get(CONNECTIONS),
         shutdown_timeout=config.proxy.drain_timeout,
         **server_options(config),
     )

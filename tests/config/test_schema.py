@@ -59,7 +59,7 @@ def test_section_keys_come_from_their_records() -> None:
     )
     assert "unavailable_html" not in yaml_keys(CustomerPortalConfig)
     assert yaml_keys(ForwardAuthConfig) == ("proxy",)
-    assert len(yaml_keys(ProxyConfig)) == 15
+    assert len(yaml_keys(ProxyConfig)) == 16
 
 
 def test_records_are_frozen() -> None:

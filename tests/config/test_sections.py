@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+import yaml
 
 from gateway.config import ConfigError, ProxyConfig, parse_config
 from tests.conftest import config_text
@@ -80,3 +81,18 @@ def test_proxy_errors() -> None:
         "proxy.via: expected a token (letters, digits, . _ -), got 'a b'",
         "proxy.emit_forwarded: expected true or false, got 1",
     ]
+
+
+def test_proxy_max_connections() -> None:
+    # None: computed at start from the open-files limit (gateway/edge/limits.py).
+    assert parse_config(BASE, "s.yaml").proxy.max_connections is None
+    proxy = parse_config(BASE + "proxy:\n  max_connections: 500\n", "s.yaml").proxy
+    assert proxy.max_connections == 500
+    for bad in ("0", "-1", "many", "1.5"):
+        assert errors_of(BASE + f"proxy:\n  max_connections: {bad}\n") == [
+            f"proxy.max_connections: expected a whole number >= 1, got {parse_scalar(bad)!r}"
+        ]
+
+
+def parse_scalar(text: str) -> object:
+    return yaml.safe_load(text)

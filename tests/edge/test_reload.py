@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.config import parse_config
 from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import ADMIN_APP, RUNTIME
+from gateway.edge.keys import ADMIN_APP, CONNECTIONS, RUNTIME
 from gateway.edge.reload import apply_config
 from gateway.edge.server import GatewayServer, make_runner
 from tests.conftest import StartGateway, StartUpstream, config_text
@@ -105,3 +105,14 @@ async def test_the_public_listener_serves_the_reloaded_prefix_and_drains_by_the_
     assert [seen.raw_path for seen in up.seen] == ["/_gateway/healthz"]
     await server.drain()
     assert "draining: readiness 503; still accepting for 0.2s" in caplog.text
+
+
+async def test_the_connection_bound_keeps_its_running_value_until_a_restart(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, {"proxy": {"max_connections": 50}})
+    app = gw.client.app
+    new = parse_config(config_text(up.url, "proxy:\n  max_connections: 70\n"), "test.yaml")
+    assert apply_config(app, new) == ["proxy timeouts and pool"]
+    assert app[CONNECTIONS].limit == 50
