@@ -19,12 +19,8 @@ async def serve(config: Config, *, config_path: str) -> int:
         log.warning("%s", warning)
     server = GatewayServer(create_app(config), config)
     await server.start()
-    log.info(
-        "portal-gateway listening on http://%s:%s (config %s)",
-        config.listen_host,
-        config.listen_port,
-        config_path,
-    )
+    bound = ", ".join(f"http://{address}" for address in server.addresses())
+    log.info("portal-gateway listening on %s (config %s)", bound, config_path)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,6 +34,8 @@ async def serve(config: Config, *, config_path: str) -> int:
             return
         later = server.reload(new)
         log.warning("SIGHUP: %s applied", config_path)
+        for warning in new.warnings:
+            log.warning("%s", warning)
         if later:
             log.warning("SIGHUP: these changes need a restart to apply: %s", ", ".join(later))
 

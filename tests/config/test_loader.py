@@ -120,7 +120,7 @@ def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
     [
         (
             {"listen": "nowhere"},
-            r"listen: expected host:port \(127\.0\.0\.1:8080\), got 'nowhere'$",
+            r"listen: expected host:port \(127\.0\.0\.1:8080\), a port \(8080\), got 'nowhere'$",
         ),
         (
             {"upstreams": {"portal": "ftp://x"}},
@@ -285,8 +285,8 @@ def test_secrets_never_appear_in_repr() -> None:
         (
             ":8080",
             "10.0.0.5:8080",
-            "10.0.0.5:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is every address, so both "
-            "would take port 8080; use another port",
+            "10.0.0.5:8080 overlaps listen (*:8080): * is every address, so both would take "
+            "port 8080; use another port",
         ),
         (
             "127.0.0.1:8080",
@@ -322,7 +322,7 @@ def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
 def test_a_bad_listen_is_reported_alone_not_as_a_clash() -> None:
     text = text_of(listen="nowhere", admin_listen="127.0.0.1:8080")
     assert errors_of(text) == [
-        "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), got 'nowhere'"
+        "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), a port (8080), got 'nowhere'"
     ]
 
 
@@ -370,7 +370,8 @@ def test_a_config_that_forgets_the_last_disable_on_restart_warns(
     config = config_from_text(text, "cfg.yaml", SOURCES)
     line = text.splitlines().index("settings:") + 1
     expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
-    assert [str(w) for w in config.warnings] == expected
+    # (the test routes' office and customer routes share every host: routes warn on their own)
+    assert [str(w) for w in config.warnings if w.key == "settings"] == expected
 
 
 # -- parse_config itself is pure: the page, the environment and the stores come as arguments --
