@@ -104,8 +104,10 @@ def _warn_shared_hosts(routes: list[Route], places: list[tuple[int, Node]], erro
         if not shared:
             continue
         listed = ", ".join(f"{name!r} ({host})" for name, host in shared)
+        # At the `hosts:` key where there is one (its value may start on the next line).
+        at = Node(None, item.key_lines["hosts"]) if "hosts" in item.key_lines else item
         errors.warn(
-            item.value.get("hosts") or item,
+            at,
             f"routes[{index}].hosts",
             f"office route {route.name!r} shares a host with customer "
             f"route{'s' if len(shared) > 1 else ''} {listed}: on a shared host customers' "

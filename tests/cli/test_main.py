@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
 import subprocess
 import sys
@@ -13,10 +14,10 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.cli.main import main
+from gateway.cli.helptext import DEFAULT_CONFIGS
+from gateway.cli.main import build_parser, main
 from tests.conftest import ENABLED_STORE, ROOT, StartUpstream, config_text
 from tests.processes import ENV, free_port, gateway_cli, gateway_process
-
 
 SHARED_HOST = (
     "warning: office route 'office' shares a host with customer route 'customer' (any host): "
@@ -291,3 +292,141 @@ def test_in_process_status_reads_the_store_once(
         f"source: file://{store}",
     ]
     assert out[2].startswith("error: ") and str(store) in out[2]
+
+
+# -- --config: the default places, in order; demo keeps its own --
+
+
+NO_CONFIG = (
+    "portal-gateway: no config file: neither /etc/portal-gateway/gateway.yaml nor "
+    "./gateway.yaml exists; pass --config FILE\n"
+)
+
+
+def test_the_default_config_places_are_the_system_one_then_the_working_directory() -> None:
+    assert DEFAULT_CONFIGS == ("/etc/portal-gateway/gateway.yaml", "./gateway.yaml")
+    assert build_parser().parse_args(["demo"]).config == "config/demo.yaml"
+    for command in ("run", "check", "status"):
+        assert build_parser().parse_args([command]).config is None
+
+
+@pytest.mark.skipif(
+    Path("/etc/portal-gateway/gateway.yaml").exists(), reason="this machine has a system config"
+)
+def test_without_a_config_anywhere_each_command_exits_2_naming_both_places(
+    tmp_path: Path,
+) -> None:
+    for command in ("run", "check", "status"):
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", command],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", NO_CONFIG), command
+
+
+def test_the_working_directorys_gateway_yaml_is_read_when_no_system_config_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "etc" / "gateway.yaml"
+    # (the package's `main` is the function; the module is what reads DEFAULT_CONFIGS)
+    module = importlib.import_module("gateway.cli.main")
+    monkeypatch.setattr(module, "DEFAULT_CONFIGS", (str(system), "./gateway.yaml"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["check"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"portal-gateway: no config file: neither {system} nor ./gateway.yaml exists; "
+        "pass --config FILE\n"
+    )
+    Path("gateway.yaml").write_text(config_text("http://127.0.0.1:8081"))
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("./gateway.yaml: OK\n")
+    # The system config, once there, comes first.
+    system.parent.mkdir()
+    system.write_text(config_text("http://127.0.0.1:8081", {"listen": "127.0.0.1:9999"}))
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [f"{system}: OK", "listen      127.0.0.1:9999"]
+    # --config wins over both.
+    other = tmp_path / "other.yaml"
+    other.write_text(config_text("http://127.0.0.1:8081"))
+    assert main(["check", "--config", str(other)]) == 0
+    assert capsys.readouterr().out.startswith(f"{other}: OK\n")
+
+
+# -- check: the addresses each listener binds --
+
+
+def ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "listen", "admin"),
+    [
+        ({}, "127.0.0.1:0", "none"),
+        (
+            {"listen": 8080, "admin_listen": "127.0.0.1:9100"},
+            "0.0.0.0:8080, [::]:8080 (*:8080)" if ipv6() else "0.0.0.0:8080 (*:8080)",
+            "127.0.0.1:9100",
+        ),
+        ({"listen": "[::1]:8080", "admin_listen": "0.0.0.0:9100"}, "[::1]:8080", "0.0.0.0:9100"),
+        (
+            {"admin_listen": "127.0.0.1:9100", "admin_public": True},
+            "127.0.0.1:0",
+            "127.0.0.1:9100; admin_public: every reserved endpoint on listen too",
+        ),
+        (
+            {"admin_public": True},
+            "127.0.0.1:0",
+            "none; admin_public: every reserved endpoint on listen too",
+        ),
+        ({"admin_listen": None}, "127.0.0.1:0", "127.0.0.1:8082"),  # the default
+    ],
+)
+def test_check_prints_the_addresses_each_listener_binds(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    overrides: dict[str, object],
+    listen: str,
+    admin: str,
+) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(config_text("http://127.0.0.1:8081", overrides))
+    assert main(["check", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == [f"listen      {listen}", f"admin       {admin}"]
+
+
+def test_check_says_when_a_listen_name_does_not_resolve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(config_text("http://127.0.0.1:8081", {"listen": "no-such-host.invalid:8080"}))
+    assert main(["check", "--config", str(cfg)]) == 0  # valid: the name may resolve where it runs
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.startswith("listen      no-such-host.invalid:8080 (does not resolve: ")
+
+
+def test_check_warns_when_admin_public_puts_the_state_on_the_public_listener(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "public.yaml"
+    text = config_text("http://127.0.0.1:8081", {"admin_public": True})
+    cfg.write_text(text)
+    result = gateway_cli("check", "--config", str(cfg))
+    line = text.splitlines().index("admin_public: true") + 1
+    assert result.returncode == 0
+    assert f"{cfg}:{line}: admin_public: warning: metrics, state and decision also answer" in (
+        result.stderr
+    )
