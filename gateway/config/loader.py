@@ -216,6 +216,14 @@ def parse_config(
     portal = parse_customer_portal(root, resources)
     proxy = parse_proxy(root)
     forward_auth = _parse_forward_auth(root, proxy, portal)
+    if forward_auth.proxy is not None and admin_listen is None and not admin_public:
+        fa = root.at("forward_auth")
+        errors.warn(
+            fa.value.get("proxy") if fa is not None else None,
+            "forward_auth.proxy",
+            "admin_listen is none and admin_public is false, so /_gateway/decision is served "
+            "nowhere; set admin_listen to the address the proxy asks",
+        )
     server_names = []
     for i, (h, n) in enumerate(root.strings("server_names", ()) or ()):
         if not hostnames.valid_pattern(h):
