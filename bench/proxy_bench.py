@@ -64,6 +64,7 @@ http {{
 
 GATEWAY = """
 listen: 127.0.0.1:{port}
+admin_listen: 127.0.0.1:{admin}
 upstreams:
   portal: http://127.0.0.1:{upstream}
 settings:
@@ -139,7 +140,9 @@ def main() -> int:
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            up_port, ng_port, gw_port = free_port(), free_port(), free_port()
+            # Free ports for everything, the admin listener too: its default, 127.0.0.1:8082,
+            # may be taken by a gateway already running here.
+            up_port, ng_port, gw_port, admin_port = (free_port() for _ in range(4))
             procs.append(subprocess.Popen([sys.executable, "-c", UPSTREAM, str(up_port)]))
             Path(tmp, "nginx.conf").write_text(
                 NGINX.format(tmp=tmp, upstream=up_port, port=ng_port)
@@ -148,7 +151,14 @@ def main() -> int:
             setting = Path(tmp, "setting.json")
             setting.write_text(json.dumps({"enabled": True}))
             Path(tmp, "gw.yaml").write_text(
-                GATEWAY.format(port=gw_port, upstream=up_port, tmp=tmp, root=ROOT, key="b" * 40)
+                GATEWAY.format(
+                    port=gw_port,
+                    admin=admin_port,
+                    upstream=up_port,
+                    tmp=tmp,
+                    root=ROOT,
+                    key="b" * 40,
+                )
             )
             gateway = subprocess.Popen(
                 [

@@ -90,7 +90,9 @@ def create_app(
 ) -> web.Application:
     """The gateway application; `poller` and the wall clock may be injected (tests).
 
-    With `admin_listen` set, `app[ADMIN_APP]` is the admin listener's own application.
+    With `admin_listen` set, `app[ADMIN_APP]` is the admin listener's own application, serving
+    every reserved endpoint; the public listener serves healthz and readyz (all of them with
+    `admin_public`).
     """
     # answer_unroutable innermost: what it answers is counted and logged like the rest.
     app = web.Application(middlewares=[log_access, count_decisions, answer_unroutable])
@@ -115,9 +117,8 @@ def create_app(
         metrics=partial(_metrics_text, app),
         portal=partial(_portal, app),
     )
-    if config.admin_listen is None:
-        gateway.admin = admin.handle
-    else:
+    gateway.admin = admin.public
+    if config.admin_listen is not None:
         app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle)
         app[ADMIN_APP][CONNECTIONS] = app[CONNECTIONS]  # one bound for both listeners
     app.on_response_prepare.append(name_our_answers)

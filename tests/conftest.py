@@ -148,7 +148,8 @@ def config_data(
 
     `settings` replaces the settings section, `portal` adds to `customer_portal`, `routes`
     replaces the route list. Keys keep this order, so a section's line in the dumped text is
-    stable (settings on line 4).
+    stable (settings on line 4). `admin_listen` is `none` unless overridden: its default,
+    127.0.0.1:8082, would be one port for every test running at once.
     """
     data: Data = {
         "listen": "127.0.0.1:0",
@@ -164,6 +165,7 @@ def config_data(
             **(portal or {}),
         },
         "routes": routes if routes is not None else DEFAULT_ROUTES,
+        "admin_listen": "none",
     }
     return _merge(data, overrides)
 
@@ -231,6 +233,11 @@ async def gateway(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[Gate
 
     With the default settings (or any settings whose source is ENABLED_STORE, e.g. plus a
     state_file) the store is an injected MemorySource that `set_enabled` switches.
+
+    The test server is the public listener only: without an `admin_listen` in `extra` there
+    is no admin listener and `admin_public: true` serves every reserved endpoint on it, so
+    tests reach metrics and decision through `client`. A test that sets `admin_listen` gets
+    the production split (healthz and readyz only on `client`; `app[ADMIN_APP]` for the rest).
     """
 
     async def start(
@@ -244,8 +251,11 @@ async def gateway(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[Gate
         wall: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> Gateway:
+        overrides = _data(extra) if extra else {}
+        if "admin_listen" not in overrides:
+            overrides = {**overrides, "admin_public": True}
         config = config_from_text(
-            config_text(upstream_url, extra, routes, settings, portal), "test.yaml", SOURCES
+            config_text(upstream_url, overrides, routes, settings, portal), "test.yaml", SOURCES
         )
         source: SettingsSource
         if config.settings.source == ENABLED_STORE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -29,6 +30,15 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (each held until all are picked, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+
+
 def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
@@ -42,18 +52,27 @@ def gateway_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @dataclass
 class GatewayProcess:
+    """A child `portal-gateway run` on free ports: `port` public, `admin_port` admin."""
+
     proc: asyncio.subprocess.Process
     port: int
     config: Path
+    admin_port: int = 0
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def admin_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.admin_port}{path}"
+
     def write_config(self, upstream_url: str, **kwargs: Any) -> None:
+        """The test config on this process's ports; `extra` may set its own `admin_listen`."""
         extra = kwargs.pop("extra", "")
         extra = yaml.safe_load(extra) if isinstance(extra, str) and extra else extra or {}
+        # Never the default 127.0.0.1:8082: tests run side by side.
+        admin = {"admin_listen": f"127.0.0.1:{self.admin_port}"}
         listen = {"listen": f"127.0.0.1:{self.port}"}
-        self.config.write_text(config_text(upstream_url, {**extra, **listen}, **kwargs))
+        self.config.write_text(config_text(upstream_url, {**admin, **extra, **listen}, **kwargs))
 
     async def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -78,7 +97,13 @@ async def gateway_process(
     upstream_url: str, tmp_path: Path, **kwargs: Any
 ) -> AsyncIterator[GatewayProcess]:
     """Start `python -m gateway run` on a free port and wait until it serves /_gateway/healthz."""
-    gateway = GatewayProcess(proc=None, port=free_port(), config=tmp_path / "run.yaml")  # type: ignore[arg-type]
+    port, admin_port = free_ports(2)
+    gateway = GatewayProcess(
+        proc=None,  # type: ignore[arg-type]
+        port=port,
+        config=tmp_path / "run.yaml",
+        admin_port=admin_port,
+    )
     gateway.write_config(upstream_url, **kwargs)
     gateway.proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway", "run", "--config", str(gateway.config),
@@ -89,8 +114,8 @@ async def gateway_process(
             for _ in range(200):
                 try:
                     async with session.get(gateway.url("/_gateway/healthz")) as resp:
-                        # 404: the reserved endpoints live on an admin listener; it serves.
-                        if resp.status in (200, 404):
+                        # healthz answers on the public listener whatever admin_listen says.
+                        if resp.status == 200:
                             break
                 except aiohttp.ClientConnectorError:
                     await asyncio.sleep(0.05)

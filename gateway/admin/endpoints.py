@@ -16,6 +16,11 @@ from gateway.policy.pages import error_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.state import PortalState
 
+# Answered on the public listener too: a load balancer probes there. Every other endpoint
+# (metrics, decision, and any added later) reveals state and answers only on the admin listener,
+# unless `admin_public` puts them back.
+PUBLIC_ENDPOINTS = ("/healthz", "/readyz")
+
 
 class Admin:
     """The reserved endpoints, over what the app hands in (no app keys: admin is its own layer).
@@ -39,6 +44,16 @@ class Admin:
         self.not_ready = not_ready
         self.metrics = metrics
         self.portal = portal
+
+    async def public(self, request: web.Request, request_id: str) -> web.StreamResponse:
+        """The reserved endpoints on the public listener: healthz and readyz, all with
+        `admin_public` (read per request, so a SIGHUP applies it), else 404."""
+        runtime = self.runtime()
+        path = request.raw_path.partition("?")[0][len(runtime.config.admin_prefix) :]
+        # SECURITY: an allow-list, so an endpoint added later stays off the public listener.
+        if runtime.config.admin_public or path in PUBLIC_ENDPOINTS:
+            return await self.handle(request, request_id)
+        return _error(request, 404, request_id)
 
     async def handle(self, request: web.Request, request_id: str) -> web.StreamResponse:
         runtime = self.runtime()

@@ -91,13 +91,15 @@ async def _demo(config_path: str, data_dir: Path) -> int:
         gateway = make_runner(create_app(config), config)
         await gateway.setup()
         try:
-            await web.TCPSite(gateway, config.listen_host, config.listen_port).start()
+            # An empty host (a bare port) is every interface: None to aiohttp.
+            host = config.listen_host or None
+            await web.TCPSite(gateway, host, config.listen_port).start()
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 print(_busy(config.listen_host, config.listen_port), file=sys.stderr)
                 return 1
             raise
-        base = f"http://{config.listen_host}:{config.listen_port}"
+        base = f"http://{config.listen_host or '127.0.0.1'}:{config.listen_port}"
         print(f"Customer Portal (through the gateway): {base}/", flush=True)
         print(
             f"Office Portal settings:                {base}/office/settings/customer-portal",

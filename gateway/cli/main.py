@@ -1,23 +1,46 @@
-"""The command line: the only place that prints to the terminal and exits."""
+"""The command line: the only place that prints to the terminal and exits.
+
+What `--help` says (commands, exit codes, environment) is in gateway/cli/helptext.py; each
+option's own help is beside its `add_argument` here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from gateway import __version__
+from gateway.cli.helptext import CONFIG_HELP, DEFAULT_CONFIGS, DESCRIPTION, EPILOG, Formatter
+from gateway.cli.helptext import add_command as _command
 from gateway.cli.workers import worker_count
 from gateway.config import Config, ConfigError, load_config
+from gateway.config.crosschecks import show_address
 from gateway.policy.routing import describe
 from gateway.settings import SOURCES
 from gateway.wire.values import mask_url
 
 EXIT_CONFIG = 2
 DEFAULT_PREFIX: str = Config.admin_prefix  # the schema's default, when no --config says
+
+
+def config_path(args: argparse.Namespace) -> str:
+    """`--config`, else the first of DEFAULT_CONFIGS that exists; exit 2 naming them all."""
+    if args.config is not None:
+        return str(args.config)
+    for path in DEFAULT_CONFIGS:
+        if os.path.exists(path):
+            return path
+    print(
+        f"portal-gateway: no config file: neither {' nor '.join(DEFAULT_CONFIGS)} exists; "
+        "pass --config FILE",
+        file=sys.stderr,
+    )
+    raise SystemExit(EXIT_CONFIG)
 
 
 def _load(path: str) -> Config:
@@ -29,12 +52,34 @@ def _load(path: str) -> Config:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def resolved(host: str, port: int) -> str:
+    """A listener as it will bind: `127.0.0.1:8080`; `0.0.0.0:8080, [::]:8080 (*:8080)` for
+    every interface; a name with the addresses it resolves to."""
+    from gateway.edge.server import bind_addresses
+
+    written = show_address(host, port)
+    try:
+        addresses = bind_addresses(host, port)
+    except OSError as exc:
+        return f"{written} (does not resolve: {exc})"
+    shown = ", ".join(addresses)
+    return shown if addresses == [written] else f"{shown} ({written})"
+
+
+def _admin_line(config: Config) -> str:
+    where = "none" if config.admin_listen is None else resolved(*config.admin_listen)
+    if config.admin_public:
+        where += "; admin_public: every reserved endpoint on listen too"
+    return where
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = _load(config_path(args))
     for warning in config.warnings:
         print(warning, file=sys.stderr)
     print(f"{config.file}: OK")
-    print(f"listen      {config.listen_host}:{config.listen_port}")
+    print(f"listen      {resolved(config.listen_host, config.listen_port)}")
+    print(f"admin       {_admin_line(config)}")
     for name, upstream in config.upstreams.items():
         print(f"upstream    {name} -> {mask_url(upstream.url)}")
     print(
@@ -58,10 +103,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         # The running gateway's view; the config, when given, only says the prefix.
         prefix = _load(args.config).admin_prefix if args.config else DEFAULT_PREFIX
         return gateway_status(args.gateway, prefix)
-    if args.config is None:
-        print("portal-gateway status: give --config FILE or --gateway URL", file=sys.stderr)
-        return EXIT_CONFIG
-    config = _load(args.config)
+    config = _load(config_path(args))
 
     async def read() -> int:
         source = make_source(config.settings)
@@ -89,12 +131,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     link = WorkerLink.from_environ()
     if link is not None:  # started by `run --workers N` (gateway/cli/workers.py)
-        return run_worker(args.config, link, _run_loop)
-    config = _load(args.config)
+        return run_worker(config_path(args), link, _run_loop)
+    path = config_path(args)
+    config = _load(path)
     if args.workers > 1:
-        return supervise(config, args.config, args.workers, args.argv)
+        return supervise(config, path, args.workers, args.argv)
     try:
-        return _run_loop(serve(config, config_path=args.config))
+        return _run_loop(serve(config, config_path=path))
     except AddressInUse as exc:
         print(f"portal-gateway: {exc}", file=sys.stderr)
         return 1
@@ -115,33 +158,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
-# What `--help` tells an operator (the module docstring is for whoever reads the code).
-DESCRIPTION = (
-    "The Customer Portal kill switch at the edge: an aiohttp reverse proxy and forward-auth "
-    "decision service that follows staff's 'Enable Customer Portal' setting."
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="portal-gateway", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"portal-gateway {__version__}")
-    parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    parser = argparse.ArgumentParser(
+        prog="portal-gateway", description=DESCRIPTION, epilog=EPILOG, formatter_class=Formatter
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, func, text in (
-        ("run", cmd_run, "serve until SIGTERM/SIGINT"),
-        ("check", cmd_check, "validate the config and print the route table"),
-        (
-            "status",
-            cmd_status,
-            "print the portal state: the store's (--config) or a gateway's (--gateway)",
-        ),
-    ):
-        p = sub.add_parser(name, help=text)
-        # status may ask a running gateway instead (--gateway); the others need the file.
-        p.add_argument("--config", required=name != "status", metavar="FILE")
-        p.set_defaults(func=func)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"portal-gateway {__version__}",
+        help="print the version and exit",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="the least severe log records written to stderr (default: INFO)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+    for name, func in (("run", cmd_run), ("check", cmd_check), ("status", cmd_status)):
+        p = _command(sub, name, func)
+        p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
         if name == "status":
             p.add_argument(
                 "--gateway",
@@ -158,10 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
                 help="worker processes serving the same port (default 1: this process "
                 "alone; 'auto': one per CPU this process may use)",
             )
-    demo = sub.add_parser("demo", help="run the demo portal with the gateway in front of it")
-    demo.add_argument("--config", default="config/demo.yaml", metavar="FILE")
-    demo.add_argument("--data-dir", default=".demo-data", metavar="DIR")
-    demo.set_defaults(func=cmd_demo)
+    demo = _command(sub, "demo", cmd_demo)
+    demo.add_argument(
+        "--config",
+        default="config/demo.yaml",
+        metavar="FILE",
+        help="the gateway's config for the demo (default: config/demo.yaml)",
+    )
+    demo.add_argument(
+        "--data-dir",
+        default=".demo-data",
+        metavar="DIR",
+        help="where the demo keeps its SQLite store, its session key and the gateway's state "
+        "file (default: .demo-data)",
+    )
     return parser
 
 

@@ -49,12 +49,8 @@ async def serve(config: Config, *, config_path: str, worker: Supervised | None =
     loop.set_exception_handler(connections.on_loop_error)
     server = GatewayServer(app, config)
     await server.start(worker=worker is not None)
-    log.info(
-        "portal-gateway listening on http://%s:%s (config %s)",
-        config.listen_host,
-        config.listen_port,
-        config_path,
-    )
+    bound = ", ".join(f"http://{address}" for address in server.addresses())
+    log.info("portal-gateway listening on %s (config %s)", bound, config_path)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -67,6 +63,8 @@ async def serve(config: Config, *, config_path: str, worker: Supervised | None =
             return
         later = server.reload(new)
         log.warning("SIGHUP: %s applied", config_path)
+        for warning in new.warnings:
+            log.warning("%s", warning)
         if later:
             log.warning("SIGHUP: these changes need a restart to apply: %s", ", ".join(later))
 

@@ -15,9 +15,11 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-from gateway.config.crosschecks import listener_clash
+from gateway.config.crosschecks import listener_clash, show_address
 from gateway.config.routes import parse_routes
 from gateway.config.schema import (
+    ADMIN_LISTEN,
+    EVERY_INTERFACE,
     PROXIES,
     Config,
     CustomerPortalConfig,
@@ -31,25 +33,38 @@ from gateway.config.schema import (
     yaml_keys,
 )
 from gateway.config.sections import parse_customer_portal, parse_proxy, parse_settings
-from gateway.config.yamlnodes import Errors, Reader, as_str, check_keys, load_nodes, mapping
+from gateway.config.yamlnodes import (
+    Errors,
+    Reader,
+    as_bool,
+    as_str,
+    check_keys,
+    load_nodes,
+    mapping,
+)
 from gateway.wire import hosts as hostnames
 from gateway.wire.values import mask_secrets, mask_url
 
 __all__ = ["NGINX_PAGE_LIMIT", "parse_config"]
 
 
-def _parse_listen(
-    root: Reader, key: str = "listen", default: str = "127.0.0.1:8080"
-) -> tuple[str, int]:
+_ADDRESS = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):([0-9]{1,5})$")
+
+
+def _parse_listen(root: Reader, key: str, default: str, off: bool = False) -> tuple[str, int]:
+    """`host:port`, `[v6]:port`, or a bare port (`8080`, `":8080"`, `"*:8080"`): every interface,
+    IPv4 and IPv6 (EVERY_INTERFACE). With `off`, the message names `none` too (the caller
+    reads it)."""
     child = root.at(key)
     raw = default if child is None else child.value
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = f"127.0.0.1:{raw}"
-    m = re.match(r"^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):(\d{1,5})$", str(raw))
+    text = str(raw) if not isinstance(raw, bool) else ""
+    m = _ADDRESS.match(f":{text}" if text.isascii() and text.isdigit() else text)
     if not m or not 0 <= int(m.group(3)) < 65536:
-        root.errors.add(child, key, f"expected host:port (127.0.0.1:8080), got {raw!r}")
+        forms = f"host:port ({default}), a port (8080){', or none' if off else ''}"
+        root.errors.add(child, key, f"expected {forms}, got {raw!r}")
         return "127.0.0.1", 8080
-    return (m.group(1) or m.group(2) or "0.0.0.0"), int(m.group(3))
+    host = m.group(1) or m.group(2)
+    return (EVERY_INTERFACE if host in ("", "*") else host), int(m.group(3))
 
 
 def _parse_upstreams(root: Reader) -> dict[str, Upstream]:
@@ -131,15 +146,36 @@ def _parse_forward_auth(
 
 def _parse_admin(
     root: Reader, listen: tuple[str, int], before: int
-) -> tuple[tuple[str, int] | None, str]:
+) -> tuple[tuple[str, int] | None, bool, str]:
     errors = root.errors
-    admin_listen = None
-    if root.at("admin_listen") is not None:
-        admin_listen = _parse_listen(root, "admin_listen")
+    child = root.at("admin_listen")
+    admin_listen: tuple[str, int] | None = None
+    if not (child is not None and isinstance(child.value, str) and child.value.lower() == "none"):
+        default = "{}:{}".format(*ADMIN_LISTEN)
+        admin_listen = _parse_listen(root, "admin_listen", default, off=True)
         clash = listener_clash(listen, admin_listen)
         # A bad listen or admin_listen is reported alone, not as a clash too.
         if clash is not None and len(errors.issues) == before:
-            errors.add(root.at("admin_listen"), "admin_listen", clash)
+            if child is not None:
+                errors.add(child, "admin_listen", clash)
+            else:
+                errors.add(
+                    root.at("listen"),
+                    "listen",
+                    f"{show_address(*listen)} takes the admin listener's default address "
+                    f"({default}); set admin_listen to another host:port, or to none",
+                )
+    admin_public = root.get("admin_public", as_bool, False, "true or false")
+    if admin_public:
+        # SECURITY: metrics and state tell anyone who can reach the public listener whether the
+        # portal is off and why; decision stays 403 outside trusted_proxies, but is one more door.
+        errors.warn(
+            root.at("admin_public"),
+            "admin_public",
+            "metrics, state and decision also answer on the public listener, to anyone who "
+            "reaches it; serve them on admin_listen only unless something in front filters "
+            "the reserved prefix",
+        )
     admin_prefix = root.get("admin_prefix", as_str, "/_gateway", "a path such as /_gateway")
     if not re.match(r"^/[A-Za-z0-9._~-]+$", admin_prefix):
         errors.add(
@@ -147,7 +183,7 @@ def _parse_admin(
             "admin_prefix",
             f"expected one path segment like /_gateway, got {admin_prefix!r}",
         )
-    return admin_listen, admin_prefix
+    return admin_listen, admin_public, admin_prefix
 
 
 def parse_config(
@@ -173,14 +209,22 @@ def parse_config(
     check_keys(root_node, yaml_keys(Config), "", errors)
     root = Reader(root_node, "", errors)
     before = len(errors.issues)
-    host, port = _parse_listen(root)
-    admin_listen, admin_prefix = _parse_admin(root, (host, port), before)
+    host, port = _parse_listen(root, "listen", "127.0.0.1:8080")
+    admin_listen, admin_public, admin_prefix = _parse_admin(root, (host, port), before)
     upstreams = _parse_upstreams(root)
     settings = parse_settings(root, sources)
     routes = parse_routes(root, upstreams, admin_prefix)
     portal = parse_customer_portal(root, resources)
     proxy = parse_proxy(root)
     forward_auth = _parse_forward_auth(root, proxy, portal)
+    if forward_auth.proxy is not None and admin_listen is None and not admin_public:
+        fa = root.at("forward_auth")
+        errors.warn(
+            fa.value.get("proxy") if fa is not None else None,
+            "forward_auth.proxy",
+            "admin_listen is none and admin_public is false, so /_gateway/decision is served "
+            "nowhere; set admin_listen to the address the proxy asks",
+        )
     server_names = []
     for i, (h, n) in enumerate(root.strings("server_names", ()) or ()):
         if not hostnames.valid_pattern(h):
@@ -199,6 +243,7 @@ def parse_config(
         admin_prefix=admin_prefix,
         server_names=tuple(server_names),
         admin_listen=admin_listen,
+        admin_public=admin_public,
         forward_auth=forward_auth,
         warnings=tuple(errors.warnings),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from gateway.config.crosschecks import hosts_overlap
 from gateway.config.schema import PORTALS, Route, Upstream, yaml_keys
 from gateway.config.yamlnodes import Errors, Node, Reader, as_str, check_keys, choice
 from gateway.wire import hosts as hostnames
@@ -67,6 +68,7 @@ def parse_routes(
         root.errors.add(node or root.node, "routes", "required: a non-empty list of routes")
         return ()
     routes = []
+    places: list[tuple[int, Node]] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(node.value):
         route = _parse_route(item, i, upstreams, root.errors)
@@ -83,4 +85,34 @@ def parse_routes(
                     f"{p!r} is reserved for the gateway ({admin_prefix})",
                 )
         routes.append(route)
+        places.append((i, item))
+    _warn_shared_hosts(routes, places, root.errors)
     return tuple(routes)
+
+
+def _warn_shared_hosts(routes: list[Route], places: list[tuple[int, Node]], errors: Errors) -> None:
+    """An office route on a host a customer route serves: a customer's browser sends its
+    session cookies there too, and office routes pass them untouched, whatever the switch says.
+    Valid (one-host portals are common), but `check` says so; `crosschecks.hosts_overlap`
+    defines the overlap."""
+    customers = [r for r in routes if r.portal == "customer"]
+    for route, (index, item) in zip(routes, places, strict=True):
+        if route.portal != "office":
+            continue
+        shared = [(c.name, hosts_overlap(route.hosts, c.hosts)) for c in customers]
+        shared = [(name, host) for name, host in shared if host is not None]
+        if not shared:
+            continue
+        listed = ", ".join(f"{name!r} ({host})" for name, host in shared)
+        # At the `hosts:` key where there is one (its value may start on the next line).
+        at = Node(None, item.key_lines["hosts"]) if "hosts" in item.key_lines else item
+        errors.warn(
+            at,
+            f"routes[{index}].hosts",
+            f"office route {route.name!r} shares a host with customer "
+            f"route{'s' if len(shared) > 1 else ''} {listed}: on a shared host customers' "
+            "browsers send their session cookies to the office paths "
+            f"({', '.join(route.paths)}) too, and office routes pass untouched even while the "
+            "Customer Portal is disabled; serve the Office Portal on a host of its own if the "
+            "portal can (hosts: on the office and customer routes)",
+        )

@@ -23,6 +23,11 @@ UNAVAILABLE_MESSAGE = "Our Customer Portal is currently unavailable. Please chec
 Proxy = Literal["nginx", "traefik", "caddy", "envoy"]
 PROXIES: tuple[Proxy, ...] = ("nginx", "traefik", "caddy", "envoy")
 
+# `listen_host` for a bare port (`listen: 8080`): every interface, IPv4 and IPv6, as
+# asyncio's create_server reads an empty host (one socket per address family).
+EVERY_INTERFACE = ""
+ADMIN_LISTEN = ("127.0.0.1", 8082)
+
 Portal = Literal["customer", "office", "public"]
 PORTALS: tuple[Portal, ...] = ("customer", "office", "public")
 
@@ -176,8 +181,10 @@ class Config:
     proxy: ProxyConfig = ProxyConfig()
     admin_prefix: str = "/_gateway"
     server_names: tuple[str, ...] = ()
-    # When set, the reserved endpoints answer only here, and this listener serves nothing else.
-    admin_listen: tuple[str, int] | None = None
+    # The admin listener: every reserved endpoint, and nothing else. The public listener answers
+    # only healthz and readyz unless `admin_public`. None is `admin_listen: none` (no listener).
+    admin_listen: tuple[str, int] | None = ADMIN_LISTEN
+    admin_public: bool = False
     forward_auth: ForwardAuthConfig = ForwardAuthConfig()
     # Valid, but costly: `check` prints these and start-up logs them (`FILE:LINE: key: warning: ...`).
     warnings: tuple[ConfigIssue, ...] = field(

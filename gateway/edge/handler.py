@@ -56,7 +56,8 @@ class Gateway:
         self.wall = wall
         # Set by the upstream client's cleanup context (gateway/edge/lifecycle.py).
         self.forwarder: Forwarder | None = None
-        # The reserved endpoints on the public listener (no admin_listen); set by the app.
+        # The reserved endpoints on the public listener (healthz and readyz, or every one with
+        # admin_public); set by the app.
         self.admin: ReservedHandler | None = None
 
     @property
@@ -93,11 +94,7 @@ class Gateway:
         live: LiveExchange | None = None
         facts: RequestFacts | None = None
         try:
-            if (
-                self.admin is not None
-                and cfg.admin_listen is None
-                and exact_reserved(request.raw_path, cfg.admin_prefix)
-            ):
+            if self.admin is not None and exact_reserved(request.raw_path, cfg.admin_prefix):
                 note.route, note.reason = "admin", "admin"
                 response = await self.admin(request, rid)
                 return response

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import socket
 from functools import partial
 from typing import Any
 
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.config.crosschecks import show_address
 from gateway.edge.keys import ADMIN_APP, CONNECTIONS, DRAINING, METRICS, POLLER, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.reload import apply_config
@@ -21,9 +23,27 @@ log = logging.getLogger("gateway")
 class AddressInUse(Exception):
     """A listener's address is taken; the CLI turns this into one line naming it."""
 
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(f"{host}:{port} is already in use")
+    def __init__(self, host: str, port: int, hint: str = "") -> None:
+        super().__init__(f"{show_address(host, port)} is already in use{hint}")
         self.host, self.port = host, port
+
+
+def bind_addresses(host: str, port: int) -> list[str]:
+    """The addresses binding `host:port` takes, as asyncio's create_server resolves them
+    (every interface: one wildcard per address family), IPv4 first; OSError when a name does
+    not resolve.
+    """
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    out: list[str] = []
+    for _family, _type, _proto, _name, sockaddr in sorted(infos, key=lambda info: info[0]):
+        shown = show_address(str(sockaddr[0]), port)
+        if shown not in out:
+            out.append(shown)
+    return out
+
+
+def _shown(sockname: Any) -> str:
+    return show_address(str(sockname[0]), int(sockname[1]))
 
 
 def server_options(config: Config) -> dict[str, Any]:
@@ -59,6 +79,10 @@ class GatewayServer:
         self.config = config
         self._runners: list[web.BaseRunner] = []
 
+    def addresses(self) -> list[str]:
+        """The public listener's bound addresses (`[::]:8080`): its sockets, once started."""
+        return [_shown(name) for name in self._runners[0].addresses] if self._runners else []
+
     async def start(self, *, worker: bool = False) -> None:
         """Bind the public listener (and the admin one); AddressInUse names a taken address.
 
@@ -75,29 +99,36 @@ class GatewayServer:
         if worker:
             await app[POLLER].wait_ready()
         listen = (config.listen_host, config.listen_port)
-        sites = [(listen, web.TCPSite(runner, *listen, reuse_address=True, reuse_port=worker))]
+        # An empty host (a bare port) is None to aiohttp: every interface, IPv4 and IPv6.
+        public = web.TCPSite(
+            runner, listen[0] or None, listen[1], reuse_address=True, reuse_port=worker
+        )
+        sites = [(listen, public, "")]
         if config.admin_listen is not None:
             # The admin listener is its own application: it serves the reserved endpoints and
             # proxies nothing, whatever port or address a request names.
             admin_runner = make_runner(app[ADMIN_APP], config)
             await admin_runner.setup()
             self._runners.append(admin_runner)
+            ahost, aport = config.admin_listen
             admin_site = web.TCPSite(
-                admin_runner, *config.admin_listen, reuse_address=True, reuse_port=worker
+                admin_runner, ahost or None, aport, reuse_address=True, reuse_port=worker
             )
-            sites.append((config.admin_listen, admin_site))
-        for (host, port), site in sites:
+            # The admin listener's default port is taken on upgrades that never set it.
+            hint = " (admin_listen: set another host:port, or none)"
+            sites.append((config.admin_listen, admin_site, hint))
+        for (host, port), site, hint in sites:
             try:
                 await site.start()
             except OSError as exc:
                 await self.stop()
                 if exc.errno == errno.EADDRINUSE:
-                    raise AddressInUse(host, port) from None
+                    raise AddressInUse(host, port, hint) from None
                 raise
         if config.admin_listen is not None:
-            log.info(
-                "reserved endpoints on http://%s:%s%s/", *config.admin_listen, config.admin_prefix
-            )
+            prefix = config.admin_prefix
+            bound = [f"http://{_shown(a)}{prefix}/" for a in self._runners[1].addresses]
+            log.info("reserved endpoints on %s", ", ".join(bound))
 
     def reload(self, new: Config) -> list[str]:
         """Apply a re-read config to the next request; returns what still needs a restart."""

@@ -194,7 +194,7 @@ async def test_the_config_digest_follows_a_reload(
     gw = await gateway(up.url)
     async with gw.client.get("/_gateway/state") as resp:
         assert (await resp.json())["config_digest"] == gw.config.digest
-    text = config_text(up.url, "proxy:\n  server_header: edge-2\n")
+    text = config_text(up.url, "admin_public: true\nproxy:\n  server_header: edge-2\n")
     new = config_from_text(text, "test.yaml")
     assert new.digest != gw.config.digest
     assert GatewayServer(gw.client.app, gw.config).reload(new) == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pytest_aiohttp import AiohttpClient
 
+from gateway.edge.keys import ADMIN_APP
 from tests.conftest import StartGateway, StartUpstream, raw_exchange
 
 
@@ -35,13 +37,54 @@ async def test_no_spelling_of_the_prefix_reaches_the_upstream(
     assert up.seen == []
 
 
-async def test_the_admin_listener_keeps_the_prefix_off_the_public_one(
-    upstream: StartUpstream, gateway: StartGateway
+@pytest.mark.parametrize(
+    ("extra", "path", "status"),
+    [
+        # The default: every reserved endpoint on the admin listener, only the probes here.
+        ({}, "/_gateway/healthz", 200),
+        ({}, "/_gateway/readyz", 200),
+        ({}, "/_gateway/metrics", 404),
+        ({}, "/_gateway/decision", 404),
+        ({}, "/_gateway/decision/pay", 404),
+        ({"admin_public": True}, "/_gateway/metrics", 200),
+        ({"admin_public": True}, "/_gateway/decision", 403),  # served: no forward_auth.proxy
+    ],
+)
+async def test_the_public_listener_serves_only_the_probes_beside_an_admin_listener(
+    upstream: StartUpstream, gateway: StartGateway, extra: dict[str, object], path: str, status: int
 ) -> None:
     up = await upstream()
-    gw = await gateway(up.url, "admin_listen: 127.0.0.1:1\n")
+    gw = await gateway(up.url, {"admin_listen": "127.0.0.1:1", **extra})
     reply = await raw_exchange(
-        gw.port, b"GET /_gateway/healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        gw.port, f"GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode()
     )
-    assert reply.startswith(b"HTTP/1.1 404 ")
+    assert reply.startswith(f"HTTP/1.1 {status} ".encode()), reply[:80]
+    assert up.seen == []
+
+
+async def test_the_state_endpoints_are_off_the_public_listener_by_default(
+    upstream: StartUpstream, gateway: StartGateway, aiohttp_client: AiohttpClient
+) -> None:
+    up = await upstream()
+    # No admin_listen, no admin_public: the defaults (the fixture binds no admin port, so
+    # 127.0.0.1:8082 stays free; the admin application is driven on a port of its own below).
+    gw = await gateway(up.url, {"admin_listen": None})
+    assert (gw.config.admin_listen, gw.config.admin_public) == (("127.0.0.1", 8082), False)
+    for path, status in (
+        ("/_gateway/healthz", 200),
+        ("/_gateway/readyz", 200),
+        ("/_gateway/metrics", 404),
+        ("/_gateway/decision", 404),
+        ("/_gateway/decision/pay?x=1", 404),
+        ("/_gateway/metrics?format=text", 404),
+    ):
+        async with gw.client.get(path) as resp:
+            assert resp.status == status, path
+            assert "portal_gateway" not in await resp.text()
+    admin = await aiohttp_client(gw.client.app[ADMIN_APP])
+    for path, status in (("/_gateway/healthz", 200), ("/_gateway/metrics", 200)):
+        async with admin.get(path) as resp:
+            assert resp.status == status, path
+    async with admin.get("/_gateway/metrics") as resp:
+        assert "portal_gateway_customer_portal_enabled 1" in await resp.text()
     assert up.seen == []

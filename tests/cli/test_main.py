@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
 import subprocess
 import sys
@@ -13,16 +14,34 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.cli.main import main
+from gateway.cli.helptext import DEFAULT_CONFIGS
+from gateway.cli.main import build_parser, main
 from tests.conftest import ENABLED_STORE, ROOT, StartUpstream, config_text
 from tests.processes import ENV, free_port, gateway_cli, gateway_process
+
+SHARED_HOST = (
+    "warning: office route 'office' shares a host with customer route 'customer' (any host): "
+    "on a shared host customers' browsers send their session cookies to the office paths "
+    "(/office, /api/office) too, and office routes pass untouched even while the Customer "
+    "Portal is disabled; serve the Office Portal on a host of its own if the portal can "
+    "(hosts: on the office and customer routes)"
+)
 
 
 def test_check_prints_the_route_table() -> None:
     result = gateway_cli("check", "--config", "config/gateway.yaml")
-    assert (result.returncode, result.stderr) == (0, "")  # no warnings either
+    # The example serves staff and customers on one host, as `make run` does: the one warning.
+    line = Path(ROOT / "config/gateway.yaml").read_text().splitlines().index("  - name: office")
+    assert (result.returncode, result.stderr) == (
+        0,
+        f"config/gateway.yaml:{line + 1}: routes[2].hosts: {SHARED_HOST}\n",
+    )
     lines = result.stdout.splitlines()
-    assert lines[0] == "config/gateway.yaml: OK"
+    assert lines[:3] == [
+        "config/gateway.yaml: OK",
+        "listen      127.0.0.1:8080",
+        "admin       127.0.0.1:8082",
+    ]
     table = lines[lines.index(next(ln for ln in lines if ln.startswith("#"))) :]
     assert table[0].split() == ["#", "route", "portal", "paths", "hosts", "methods", "upstream"]
     assert table[1].split()[:3] == ["1", "public", "public"]
@@ -170,7 +189,7 @@ def test_check_warns_when_a_restart_would_forget_the_last_disable(tmp_path: Path
     result = gateway_cli("check", "--config", str(cfg))
     assert result.returncode == 0
     assert result.stdout.startswith(f"{cfg}: OK\n")
-    assert result.stderr.splitlines() == [
+    assert [e for e in result.stderr.splitlines() if ": settings: " in e] == [
         f"{cfg}:4: settings: warning: neither settings.changed_at_field nor "
         "settings.state_file is set: a restart forgets the last disable, so sessions from "
         "before a disable that happened before the restart would be resumed"
@@ -229,7 +248,7 @@ def test_check_validates_a_stores_options_without_importing_its_driver(tmp_path:
         cfg.write_text(config_text("http://127.0.0.1:8081", settings=store))
         result = check_without("", cfg)
         assert result.returncode == 0, result.stderr
-        assert result.stderr.splitlines() == ["drivers imported: []"]
+        assert result.stderr.splitlines()[-1] == "drivers imported: []"
         cfg.write_text(config_text("http://127.0.0.1:8081", settings=store.split("\n")[0]))
         result = check_without("", cfg)
         assert result.returncode == 2
@@ -282,16 +301,154 @@ def test_help_says_what_the_program_is_for(capsys: pytest.CaptureFixture[str]) -
         main(["--help"])
     assert info.value.code == 0
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
-    assert "The Customer Portal kill switch at the edge: an aiohttp reverse proxy" in out
+    assert "portal-gateway: the Customer Portal switch at the edge. A reverse proxy" in out
     assert "the only place that prints" not in out  # the module docstring is for developers
 
 
 def test_the_readme_shows_what_check_prints(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    command = "$ portal-gateway check --config config/gateway.yaml\n"
+    command = "$ portal-gateway check --config config/gateway.yaml 2>/dev/null\n"
     readme = (ROOT / "README.md").read_text()
     shown = readme[readme.index(command) + len(command) :].split("```", 1)[0]
     monkeypatch.chdir(ROOT)
     assert main(["check", "--config", "config/gateway.yaml"]) == 0
     assert capsys.readouterr().out == shown
+
+
+# -- --config: the default places, in order; demo keeps its own --
+
+
+NO_CONFIG = (
+    "portal-gateway: no config file: neither /etc/portal-gateway/gateway.yaml nor "
+    "./gateway.yaml exists; pass --config FILE\n"
+)
+
+
+def test_the_default_config_places_are_the_system_one_then_the_working_directory() -> None:
+    assert DEFAULT_CONFIGS == ("/etc/portal-gateway/gateway.yaml", "./gateway.yaml")
+    assert build_parser().parse_args(["demo"]).config == "config/demo.yaml"
+    for command in ("run", "check", "status"):
+        assert build_parser().parse_args([command]).config is None
+
+
+@pytest.mark.skipif(
+    Path("/etc/portal-gateway/gateway.yaml").exists(), reason="this machine has a system config"
+)
+def test_without_a_config_anywhere_each_command_exits_2_naming_both_places(
+    tmp_path: Path,
+) -> None:
+    for command in ("run", "check", "status"):
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", command],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", NO_CONFIG), command
+
+
+def test_the_working_directorys_gateway_yaml_is_read_when_no_system_config_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = tmp_path / "etc" / "gateway.yaml"
+    # (the package's `main` is the function; the module is what reads DEFAULT_CONFIGS)
+    module = importlib.import_module("gateway.cli.main")
+    monkeypatch.setattr(module, "DEFAULT_CONFIGS", (str(system), "./gateway.yaml"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["check"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"portal-gateway: no config file: neither {system} nor ./gateway.yaml exists; "
+        "pass --config FILE\n"
+    )
+    Path("gateway.yaml").write_text(config_text("http://127.0.0.1:8081"))
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.startswith("./gateway.yaml: OK\n")
+    # The system config, once there, comes first.
+    system.parent.mkdir()
+    system.write_text(config_text("http://127.0.0.1:8081", {"listen": "127.0.0.1:9999"}))
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [f"{system}: OK", "listen      127.0.0.1:9999"]
+    # --config wins over both.
+    other = tmp_path / "other.yaml"
+    other.write_text(config_text("http://127.0.0.1:8081"))
+    assert main(["check", "--config", str(other)]) == 0
+    assert capsys.readouterr().out.startswith(f"{other}: OK\n")
+
+
+# -- check: the addresses each listener binds --
+
+
+def ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("overrides", "listen", "admin"),
+    [
+        ({}, "127.0.0.1:0", "none"),
+        (
+            {"listen": 8080, "admin_listen": "127.0.0.1:9100"},
+            "0.0.0.0:8080, [::]:8080 (*:8080)" if ipv6() else "0.0.0.0:8080 (*:8080)",
+            "127.0.0.1:9100",
+        ),
+        ({"listen": "[::1]:8080", "admin_listen": "0.0.0.0:9100"}, "[::1]:8080", "0.0.0.0:9100"),
+        (
+            {"admin_listen": "127.0.0.1:9100", "admin_public": True},
+            "127.0.0.1:0",
+            "127.0.0.1:9100; admin_public: every reserved endpoint on listen too",
+        ),
+        (
+            {"admin_public": True},
+            "127.0.0.1:0",
+            "none; admin_public: every reserved endpoint on listen too",
+        ),
+        ({"admin_listen": None}, "127.0.0.1:0", "127.0.0.1:8082"),  # the default
+    ],
+)
+def test_check_prints_the_addresses_each_listener_binds(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    overrides: dict[str, object],
+    listen: str,
+    admin: str,
+) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(config_text("http://127.0.0.1:8081", overrides))
+    assert main(["check", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == [f"listen      {listen}", f"admin       {admin}"]
+
+
+def test_check_says_when_a_listen_name_does_not_resolve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "gw.yaml"
+    cfg.write_text(config_text("http://127.0.0.1:8081", {"listen": "no-such-host.invalid:8080"}))
+    assert main(["check", "--config", str(cfg)]) == 0  # valid: the name may resolve where it runs
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.startswith("listen      no-such-host.invalid:8080 (does not resolve: ")
+
+
+def test_check_warns_when_admin_public_puts_the_state_on_the_public_listener(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "public.yaml"
+    text = config_text("http://127.0.0.1:8081", {"admin_public": True})
+    cfg.write_text(text)
+    result = gateway_cli("check", "--config", str(cfg))
+    line = text.splitlines().index("admin_public: true") + 1
+    assert result.returncode == 0
+    assert f"{cfg}:{line}: admin_public: warning: metrics, state and decision also answer" in (
+        result.stderr
+    )

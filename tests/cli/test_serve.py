@@ -14,7 +14,7 @@ import pytest
 from gateway.cli.serve import serve
 from gateway.config import load_config
 from tests.conftest import ENABLED_STORE, StartUpstream, config_text
-from tests.processes import free_port, gateway_process
+from tests.processes import free_port, free_ports, gateway_process
 
 OFFICE_ONLY = [{"name": "office", "paths": ["/office"], "upstream": "portal", "portal": "office"}]
 
@@ -118,3 +118,34 @@ async def test_in_process_sighup_reloads_or_keeps_and_sigterm_returns_0(
         assert await asyncio.wait_for(task, 30) == 0
     assert f"SIGHUP: {cfg} applied" in caplog.text
     assert f"portal-gateway listening on http://127.0.0.1:{port} (config {cfg})" in caplog.text
+
+
+async def test_admin_public_is_a_warning_at_start_and_applies_on_sighup(
+    upstream: StartUpstream, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    port, admin_port = free_ports(2)
+    cfg = tmp_path / "run.yaml"
+    listeners = {"listen": f"127.0.0.1:{port}", "admin_listen": f"127.0.0.1:{admin_port}"}
+    cfg.write_text(config_text(up.url, {**listeners, "admin_public": True}))
+    caplog.set_level(logging.INFO, "gateway")
+    task = asyncio.create_task(serve(load_config(cfg), config_path=str(cfg)))
+    base, admin = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}"
+    async with aiohttp.ClientSession() as session:
+        await until(session, f"{base}/_gateway/readyz", 200)
+        assert await answer(session, f"{base}/_gateway/metrics") == 200
+        assert await answer(session, f"{admin}/_gateway/metrics") == 200
+        # Off again with a SIGHUP: the next request on the public listener no longer sees it.
+        cfg.write_text(config_text(up.url, listeners))
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(session, f"{base}/_gateway/metrics", 404)
+        assert await answer(session, f"{base}/_gateway/healthz") == 200
+        assert await answer(session, f"{admin}/_gateway/metrics") == 200
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert await asyncio.wait_for(task, 30) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        m.startswith(f"{cfg}:") and ": admin_public: warning: metrics, state and decision" in m
+        for m in warnings
+    )
+    assert f"reserved endpoints on {admin}/_gateway/" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,17 @@ def test_a_gateway_url_with_a_path_is_exit_2(capsys: pytest.CaptureFixture[str])
     )
 
 
-def test_status_needs_a_config_or_a_gateway(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["status"]) == 2
-    assert capsys.readouterr().err == "portal-gateway status: give --config FILE or --gateway URL\n"
+def test_status_needs_a_config_or_a_gateway(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Neither --gateway nor --config, and no config in the default places: exit 2 naming them.
+    module = importlib.import_module("gateway.cli.main")
+    monkeypatch.setattr(module, "DEFAULT_CONFIGS", (str(tmp_path / "etc.yaml"), "./gateway.yaml"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["status"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"portal-gateway: no config file: neither {tmp_path / 'etc.yaml'} nor ./gateway.yaml "
+        "exists; pass --config FILE\n"
+    )

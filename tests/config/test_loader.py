@@ -120,7 +120,7 @@ def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
     [
         (
             {"listen": "nowhere"},
-            r"listen: expected host:port \(127\.0\.0\.1:8080\), got 'nowhere'$",
+            r"listen: expected host:port \(127\.0\.0\.1:8080\), a port \(8080\), got 'nowhere'$",
         ),
         (
             {"upstreams": {"portal": "ftp://x"}},
@@ -285,8 +285,8 @@ def test_secrets_never_appear_in_repr() -> None:
         (
             ":8080",
             "10.0.0.5:8080",
-            "10.0.0.5:8080 overlaps listen (0.0.0.0:8080): 0.0.0.0 is every address, so both "
-            "would take port 8080; use another port",
+            "10.0.0.5:8080 overlaps listen (*:8080): * is every address, so both would take "
+            "port 8080; use another port",
         ),
         (
             "127.0.0.1:8080",
@@ -322,7 +322,7 @@ def test_admin_listen_beside_listen(listen: str, admin: str) -> None:
 def test_a_bad_listen_is_reported_alone_not_as_a_clash() -> None:
     text = text_of(listen="nowhere", admin_listen="127.0.0.1:8080")
     assert errors_of(text) == [
-        "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), got 'nowhere'"
+        "cfg.yaml:1: listen: expected host:port (127.0.0.1:8080), a port (8080), got 'nowhere'"
     ]
 
 
@@ -370,7 +370,8 @@ def test_a_config_that_forgets_the_last_disable_on_restart_warns(
     config = config_from_text(text, "cfg.yaml", SOURCES)
     line = text.splitlines().index("settings:") + 1
     expected = [] if warning is None else [f"cfg.yaml:{line}: settings: warning: {warning}"]
-    assert [str(w) for w in config.warnings] == expected
+    # (the test routes' office and customer routes share every host: routes warn on their own)
+    assert [str(w) for w in config.warnings if w.key == "settings"] == expected
 
 
 # -- parse_config itself is pure: the page, the environment and the stores come as arguments --
@@ -449,3 +450,88 @@ def test_the_digest_is_the_sha256_of_the_config_text(tmp_path: Any) -> None:
     # One byte more (a comment) is another file: replicas running it can be told apart.
     assert config_from_text(GOOD + "# x\n", "cfg.yaml", SOURCES).digest != config.digest
     assert config.digest not in repr(config)  # derived, never a YAML key; not shown
+
+
+# -- listeners: a bare port is every interface; the admin listener's default, none, public --
+
+
+@pytest.mark.parametrize(
+    ("listen", "host", "port"),
+    [
+        (8080, "", 8080),  # every interface, IPv4 and IPv6
+        ("8080", "", 8080),
+        (":8080", "", 8080),
+        ("*:8080", "", 8080),
+        ("0.0.0.0:8080", "0.0.0.0", 8080),  # IPv4 only, as written
+        ("[::]:8080", "::", 8080),
+        ("[::1]:9000", "::1", 9000),
+        ("localhost:8080", "localhost", 8080),
+    ],
+)
+def test_listen_forms(listen: object, host: str, port: int) -> None:
+    config = config_from_text(text_of(listen=listen), "cfg.yaml", SOURCES)
+    assert (config.listen_host, config.listen_port) == (host, port)
+
+
+@pytest.mark.parametrize("listen", ["8080x", 70000, "70000", True, -1, "[::1]8080", None])
+def test_a_listen_that_is_no_address_is_an_error(listen: object) -> None:
+    text = text_of(listen=listen) if listen is not None else text_of(listen=None) + "listen:\n"
+    line = text.splitlines().index(next(ln for ln in text.splitlines() if ln.startswith("listen:")))
+    assert errors_of(text) == [
+        f"cfg.yaml:{line + 1}: listen: expected host:port (127.0.0.1:8080), "
+        f"a port (8080), got {listen!r}"
+    ]
+
+
+def test_the_admin_listener_defaults_to_a_loopback_port_and_none_turns_it_off() -> None:
+    default = config_from_text(text_of(admin_listen=None), "cfg.yaml", SOURCES)
+    assert (default.admin_listen, default.admin_public) == (("127.0.0.1", 8082), False)
+    for off in ("none", "None", "NONE"):
+        config = config_from_text(text_of(admin_listen=off), "cfg.yaml", SOURCES)
+        assert config.admin_listen is None
+    bare = config_from_text(text_of(admin_listen=9100), "cfg.yaml", SOURCES)
+    assert bare.admin_listen == ("", 9100)
+
+
+def test_an_empty_admin_listen_is_an_error_that_names_none() -> None:
+    text = text_of(admin_listen=None) + "admin_listen:\n"
+    assert errors_of(text) == [
+        f"cfg.yaml:{line_of(text, 'admin_listen:')}: admin_listen: expected host:port "
+        "(127.0.0.1:8082), a port (8080), or none, got None"
+    ]
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:8082", "8082", "0.0.0.0:8082", "localhost:8082"])
+def test_listen_on_the_admin_listeners_default_port_is_an_error_at_listen(listen: str) -> None:
+    text = text_of(listen=listen, admin_listen=None)
+    shown = "*:8082" if listen == "8082" else listen
+    assert errors_of(text) == [
+        f"cfg.yaml:{line_of(text, 'listen:')}: listen: {shown} takes the admin listener's "
+        "default address (127.0.0.1:8082); set admin_listen to another host:port, or to none"
+    ]
+    # Either fix is enough.
+    for admin in ("none", "127.0.0.1:8083"):
+        config_from_text(text_of(listen=listen, admin_listen=admin), "cfg.yaml", SOURCES)
+
+
+ADMIN_PUBLIC = (
+    "admin_public: warning: metrics, state and decision also answer on the public listener, "
+    "to anyone who reaches it; serve them on admin_listen only unless something in front "
+    "filters the reserved prefix"
+)
+
+
+def test_admin_public_warns_and_is_off_by_default() -> None:
+    text = text_of(admin_public=True)
+    config = config_from_text(text, "cfg.yaml", SOURCES)
+    assert config.admin_public is True
+    assert [str(w) for w in config.warnings if w.key == "admin_public"] == [
+        f"cfg.yaml:{line_of(text, 'admin_public:')}: {ADMIN_PUBLIC}"
+    ]
+    quiet = config_from_text(text_of(admin_public=False), "cfg.yaml", SOURCES)
+    assert [w for w in quiet.warnings if w.key == "admin_public"] == []
+    text = text_of(admin_public="yes")
+    assert errors_of(text) == [
+        f"cfg.yaml:{line_of(text, 'admin_public:')}: admin_public: expected true or false, "
+        "got 'yes'"
+    ]

@@ -67,3 +67,75 @@ def test_a_route_that_is_not_a_mapping_or_lacks_its_keys() -> None:
         "routes[0].portl: unknown key (did you mean 'portal'?)",
     ]
     assert errors_of("routes: []\n") == ["routes: required: a non-empty list of routes"]
+
+
+def warnings_of(routes: str) -> list[str]:
+    config = parse_config(config_text("http://127.0.0.1:8081", "", routes), "r.yaml")
+    return [f"{w.line}: {w.key}: {w.message}" for w in config.warnings if w.key != "settings"]
+
+
+def route(name: str, portal: str, hosts: list[str] | None = None, paths: str = "/") -> str:
+    lines = f"  - name: {name}\n    paths: [{paths}]\n"
+    if hosts is not None:
+        lines += f"    hosts: [{', '.join(repr(h) for h in hosts)}]\n"
+    return lines + f"    upstream: portal\n    portal: {portal}\n"
+
+
+def shared(office: str, paths: str, listed: str) -> str:
+    return (
+        f"warning: office route {office!r} shares a host with customer {listed}: on a shared "
+        "host customers' browsers send their session cookies to the office paths "
+        f"({paths}) too, and office routes pass untouched even while the Customer Portal is "
+        "disabled; serve the Office Portal on a host of its own if the portal can (hosts: on "
+        "the office and customer routes)"
+    )
+
+
+def test_an_office_route_on_a_customer_host_warns_at_its_hosts_line() -> None:
+    text = "routes:\n" + route("public", "public", paths="/public")
+    text += route("office", "office", ["office.example.com", "*.example.org"], "/office")
+    text += route("customer", "customer", ["*.example.com"])
+    text += route("c2", "customer", ["a.b.example.org"], "/x")
+    dumped = config_text("http://127.0.0.1:8081", "", text).splitlines()
+    start = dumped.index("- name: office")
+    hosts_line = dumped.index("  hosts:", start) + 1
+    assert warnings_of(text) == [
+        f"{hosts_line}: routes[1].hosts: "
+        + shared(
+            "office", "/office", "routes 'customer' (office.example.com), 'c2' (a.b.example.org)"
+        )
+    ]
+
+
+def test_an_office_route_without_hosts_warns_at_the_route() -> None:
+    text = "routes:\n" + route("staff", "office", paths="/office, /api/office")
+    text += route("customer", "customer", ["portal.example.com"])
+    dumped = config_text("http://127.0.0.1:8081", "", text).splitlines()
+    line = dumped.index("- name: staff") + 1
+    assert warnings_of(text) == [
+        f"{line}: routes[0].hosts: "
+        + shared("staff", "/office, /api/office", "route 'customer' (portal.example.com)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("office", "customers"),
+    [
+        (["office.example.com"], [["portal.example.com"]]),
+        (["office.example.com"], [["*.portal.example.com"], ["portal.example.com"]]),
+        (["example.com"], [["*.example.com"]]),  # a wildcard never matches its own domain
+        (["*.staff.example.com"], [["*.portal.example.com"]]),
+    ],
+)
+def test_office_routes_on_hosts_of_their_own_are_quiet(
+    office: list[str], customers: list[list[str]]
+) -> None:
+    text = "routes:\n" + route("office", "office", office, "/office")
+    for i, hosts in enumerate(customers):
+        text += route(f"customer{i}", "customer", hosts, f"/c{i}")
+    assert warnings_of(text) == []
+
+
+def test_public_routes_and_a_config_without_customer_routes_are_quiet() -> None:
+    text = "routes:\n" + route("public", "public") + route("office", "office", paths="/office")
+    assert warnings_of(text) == []

@@ -36,6 +36,7 @@ def test_top_level_keys_come_from_the_config_record() -> None:
         "admin_prefix",
         "server_names",
         "admin_listen",
+        "admin_public",
         "forward_auth",
     )
 

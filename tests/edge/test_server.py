@@ -89,7 +89,10 @@ async def test_a_taken_address_is_named_and_nothing_stays_bound(upstream: StartU
         server = GatewayServer(create_app(config), config)
         with pytest.raises(AddressInUse) as info:
             await server.start()
-    assert str(info.value) == f"127.0.0.1:{port} is already in use"
+    # The admin listener's default port is taken on upgrades that never set it: the line says how.
+    assert str(info.value) == (
+        f"127.0.0.1:{port} is already in use (admin_listen: set another host:port, or none)"
+    )
     assert (info.value.host, info.value.port) == ("127.0.0.1", port)
     # The public listener that did bind was released with it.
     with socket.socket() as again:
@@ -107,8 +110,11 @@ async def test_the_admin_listener_serves_the_reserved_endpoints_only(
     await server.start()
     try:
         assert await status(f"http://127.0.0.1:{admin_port}/_gateway/healthz") == 200
+        assert await status(f"http://127.0.0.1:{admin_port}/_gateway/metrics") == 200
         assert await status(f"http://127.0.0.1:{admin_port}/office/x") == 404
-        assert await status(f"http://127.0.0.1:{port}/_gateway/healthz") == 404
+        # The probes answer on both listeners; what reveals state only on the admin one.
+        assert await status(f"http://127.0.0.1:{port}/_gateway/healthz") == 200
+        assert await status(f"http://127.0.0.1:{port}/_gateway/metrics") == 404
         assert await status(f"http://127.0.0.1:{port}/office/x") == 200
     finally:
         await server.stop()
@@ -139,3 +145,50 @@ async def test_open_client_connections_are_counted_while_the_listener_runs(
     finally:
         await server.stop()
     assert "client" not in metrics.connections
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+async def test_a_bare_port_listens_on_every_interface_ipv4_and_ipv6(
+    upstream: StartUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    up = await upstream()
+    port = free_port()
+    config = parse_config(config_yaml(config_data(up.url, listen=port)), "t.yaml")
+    assert (config.listen_host, config.listen_port) == ("", port)
+    server = GatewayServer(create_app(config), config)
+    await server.start()
+    try:
+        addresses = server.addresses()
+        assert f"0.0.0.0:{port}" in addresses
+        assert await status(f"http://127.0.0.1:{port}/office/x") == 200
+        if ipv6_loopback():
+            assert sorted(addresses) == [f"0.0.0.0:{port}", f"[::]:{port}"]
+            assert await status(f"http://[::1]:{port}/office/x") == 200
+    finally:
+        await server.stop()
+    if not ipv6_loopback():
+        pytest.skip("no IPv6 here: only 127.0.0.1 was checked")
+
+
+async def test_a_host_listens_on_that_address_only(upstream: StartUpstream) -> None:
+    up = await upstream()
+    port = free_port()
+    config = config_at(up.url, port)
+    server = GatewayServer(create_app(config), config)
+    await server.start()
+    try:
+        assert server.addresses() == [f"127.0.0.1:{port}"]
+        if ipv6_loopback():
+            with pytest.raises(aiohttp.ClientConnectorError):
+                await status(f"http://[::1]:{port}/office/x")
+    finally:
+        await server.stop()
+    assert server.addresses() == []

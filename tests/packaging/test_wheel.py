@@ -108,5 +108,7 @@ def test_demo_from_an_installed_wheel_says_it_is_not_installed(wheel: Path, tmp_
         env=_env(),
         timeout=60,
     )
-    assert (checked.returncode, checked.stderr) == (0, "")
+    # The example's one warning (its office route shares the customer routes' host) is fine.
+    assert checked.returncode == 0, checked.stderr
+    assert all(": warning: " in line for line in checked.stderr.splitlines()), checked.stderr
     assert checked.stdout.startswith("gateway.yaml: OK\n")
