@@ -17,10 +17,12 @@ from aiohttp import web
 
 from gateway.admin.endpoints import Admin
 from gateway.config import Config
+from gateway.edge.accesslog import AccessLog, stderr_format
 from gateway.edge.admin_listener import admin_app
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.handler import GATEWAY, Gateway
 from gateway.edge.keys import (
+    ACCESS_LOG,
     ADMIN_APP,
     DRAINING,
     EXCHANGES,
@@ -33,7 +35,13 @@ from gateway.edge.keys import (
     Current,
     Draining,
 )
-from gateway.edge.lifecycle import gauges, not_ready, settings_poller, upstream_client
+from gateway.edge.lifecycle import (
+    access_writer,
+    gauges,
+    not_ready,
+    settings_poller,
+    upstream_client,
+)
 from gateway.edge.live import LiveConnections
 from gateway.edge.middlewares import (
     add_catch_all,
@@ -70,9 +78,14 @@ def _metrics_text(app: web.Application) -> str:
 
 
 def create_app(
-    config: Config, *, poller: Poller | None = None, wall: Callable[[], float] = time.time
+    config: Config,
+    *,
+    poller: Poller | None = None,
+    wall: Callable[[], float] = time.time,
+    access_log: AccessLog | None = None,
 ) -> web.Application:
-    """The gateway application; `poller` and the wall clock may be injected (tests).
+    """The gateway application; `poller`, the wall clock and the access log's writer may be
+    injected (tests). By default the access log goes to stderr in `config.log_format`.
 
     With `admin_listen` set, `app[ADMIN_APP]` is the admin listener's own application.
     """
@@ -81,6 +94,7 @@ def create_app(
     session_key = _session_key(config)
     app[RUNTIME] = Current(Runtime(config, Gate(config, session_key)))
     app[METRICS] = Metrics()
+    app[ACCESS_LOG] = access_log or AccessLog(config.log_format or stderr_format())
     app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
@@ -100,8 +114,9 @@ def create_app(
     if config.admin_listen is None:
         gateway.admin = admin.handle
     else:
-        app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle)
+        app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle, app[ACCESS_LOG])
     app.on_response_prepare.append(name_our_answers)
+    app.cleanup_ctx.append(access_writer)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
     add_catch_all(app, gateway.handle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Coroutine, Sequence
@@ -76,6 +77,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.edge.server import AddressInUse
 
     config = _load(args.config)
+    if args.log_format is not None:
+        # The command line wins over the file, for this run (and across SIGHUPs).
+        config = dataclasses.replace(config, log_format=args.log_format)
     try:
         return _run_loop(serve(config, config_path=args.config))
     except AddressInUse as exc:
@@ -98,12 +102,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """`--log-level` and `--log-format`, on the program and on each command.
+
+    A command's copies default to SUPPRESS, so a value given before the command is kept
+    unless the same option is given again after it.
+    """
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO" if default is None else default,
+        help="INFO writes the access log; WARNING and above leave it off (default INFO)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=default,
+        help="the access log's form, over the config's log_format "
+        "(default: text on a terminal, json otherwise)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portal-gateway", description=__doc__)
     parser.add_argument("--version", action="version", version=f"portal-gateway {__version__}")
-    parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
+    _log_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, text in (
         ("run", cmd_run, "serve until SIGTERM/SIGINT"),
@@ -112,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", required=True, metavar="FILE")
+        _log_options(p, default=argparse.SUPPRESS)
         p.set_defaults(func=func)
     demo = sub.add_parser("demo", help="run the demo portal with the gateway in front of it")
+    _log_options(demo, default=argparse.SUPPRESS)
     demo.add_argument("--config", default="config/demo.yaml", metavar="FILE")
     demo.add_argument("--data-dir", default=".demo-data", metavar="DIR")
     demo.set_defaults(func=cmd_demo)

@@ -30,7 +30,16 @@ from gateway.config.schema import (
     yaml_keys,
 )
 from gateway.config.sections import parse_customer_portal, parse_proxy, parse_settings
-from gateway.config.yamlnodes import Errors, Reader, as_str, check_keys, load_nodes, mapping
+from gateway.config.yamlnodes import (
+    Errors,
+    Reader,
+    as_bool,
+    as_str,
+    check_keys,
+    choice,
+    load_nodes,
+    mapping,
+)
 from gateway.wire import hosts as hostnames
 from gateway.wire.values import mask_secrets, mask_url
 
@@ -185,6 +194,8 @@ def parse_config(
         if not hostnames.valid_pattern(h):
             errors.add(n, f"server_names[{i}]", f"expected a host name or *.domain, got {h!r}")
         server_names.append(hostnames.canonical_pattern(h))
+    log_format = root.get("log_format", choice("json", "text"), None, "json | text")
+    log_query = root.get("log_query", as_bool, False, "true or false")
     errors.raise_if_any()
     return Config(
         file=file,
@@ -199,5 +210,7 @@ def parse_config(
         server_names=tuple(server_names),
         admin_listen=admin_listen,
         forward_auth=forward_auth,
+        log_format=log_format,
+        log_query=log_query,
         warnings=tuple(errors.warnings),
     )

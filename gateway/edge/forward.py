@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,10 @@ from gateway.wire.headers import Headers, decode_raw, response_headers
 from gateway.wire.values import mask_secrets, mask_url
 
 log = logging.getLogger("gateway.proxy")
+
+# Seconds from starting the upstream request (connect and upload included) to the answer's
+# head, or to the upstream's 101 for a WebSocket: the access log's `upstream_seconds`.
+UPSTREAM_SECONDS = web.RequestKey("upstream_seconds", float)
 
 
 def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
@@ -151,10 +156,12 @@ class Forwarder:
             # A body-less request's last byte is its head: `_head_sent` marks it.
             trace_request_ctx=None if has_body else live,
         )
+        sent = time.monotonic()
         try:
             # Through the exchange, so a disable cancels the connect, the upload or the wait
             # for the answer's head, and the upstream connection is closed with it.
             upstream = await (live.run(call) if live is not None else call)
+            request[UPSTREAM_SECONDS] = time.monotonic() - sent
         except (asyncio.CancelledError, Cut):
             raise
         except Exception as exc:

@@ -12,7 +12,7 @@ from gateway.config import Config
 from gateway.edge.answers import deny_response, unavailable_response
 from gateway.edge.exchanges import Cut, LiveExchange
 from gateway.edge.facts import exact_reserved, is_websocket, proxy_facts
-from gateway.edge.forward import Exchange, Forwarder
+from gateway.edge.forward import UPSTREAM_SECONDS, Exchange, Forwarder
 from gateway.edge.keys import EXCHANGES, POLLER, RUNTIME, SOCKETS
 from gateway.edge.middlewares import outcome
 from gateway.edge.responses import error_response
@@ -96,7 +96,7 @@ class Gateway:
                 and cfg.admin_listen is None
                 and exact_reserved(request.raw_path, cfg.admin_prefix)
             ):
-                note.route, note.reason = "admin", "admin"
+                note.route, note.portal, note.reason = "admin", "admin", "admin"
                 response = await self.admin(request, rid)
                 return response
             forwarded_proto = values(client_headers, "x-forwarded-proto") if trusted else []
@@ -118,12 +118,13 @@ class Gateway:
                 return response
             note.reason = decision.reason
             if isinstance(decision, Deny):
-                note.route = decision.route.name if decision.route is not None else "-"
+                if decision.route is not None:
+                    note.route, note.portal = decision.route.name, decision.route.portal
                 if decision.reason.startswith("refused_"):
                     log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
                 response = deny_response(request, decision, cfg.customer_portal, rid)
                 return response
-            note.route = decision.route.name
+            note.route, note.portal = decision.route.name, decision.route.portal
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).
@@ -153,6 +154,7 @@ class Gateway:
                 raise
             return error_response(request, 500, rid, close=True)
         finally:
+            note.upstream_seconds = request.get(UPSTREAM_SECONDS)
             if live is not None:
                 live.done()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
+from gateway.edge.accesslog import AccessLog
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.live import LiveConnections
 from gateway.edge.observability import Metrics
@@ -28,6 +29,7 @@ class Current:
 RUNTIME = web.AppKey("runtime", Current)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", Metrics)
+ACCESS_LOG = web.AppKey("access_log", AccessLog)
 # Readiness: why this process should not get traffic yet (None: ready). Set by whoever owns the
 # settings poller; ready when absent (no store to wait for).
 READY: web.AppKey[Callable[[], str | None]] = web.AppKey("ready_check")

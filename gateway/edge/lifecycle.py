@@ -10,7 +10,16 @@ from aiohttp import web
 from gateway.edge.exchanges import Phase
 from gateway.edge.forward import Forwarder, make_session
 from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import DRAINING, EXCHANGES, POLLER, RUNTIME, SESSION
+from gateway.edge.keys import ACCESS_LOG, DRAINING, EXCHANGES, POLLER, RUNTIME, SESSION
+
+
+async def access_writer(app: web.Application) -> AsyncIterator[None]:
+    """The access log's writer thread, first up and last down: the last request's line and
+    everything still queued are written at cleanup."""
+    access = app[ACCESS_LOG]
+    access.start()
+    yield
+    access.stop()
 
 
 async def upstream_client(app: web.Application) -> AsyncIterator[None]:

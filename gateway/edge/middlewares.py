@@ -7,15 +7,17 @@ handler fills in, whichever way it ended (answered, forwarded, failed or cancell
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
+from gateway.edge.decisions import decision_of
 from gateway.edge.forward import RelayResponse
-from gateway.edge.keys import METRICS, RUNTIME
-from gateway.edge.observability import access_log
+from gateway.edge.keys import ACCESS_LOG, METRICS, RUNTIME
+from gateway.wire.logline import AccessEntry, path_for_log
 
 
 @dataclass
@@ -27,7 +29,11 @@ class Outcome:
     request_id: str | None = None
     client_ip: str = ""
     route: str = "-"
+    portal: str = "-"
     reason: str = "forwarded"
+    # Seconds from sending the request upstream to the answer's head (gateway/edge/forward.py);
+    # None when nothing was forwarded or no head came.
+    upstream_seconds: float | None = None
 
 
 OUTCOME = web.RequestKey("outcome", Outcome)
@@ -43,17 +49,52 @@ def outcome(request: web.Request) -> Outcome:
 
 @web.middleware
 async def log_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One `gateway.access` line per identified exchange, with its time in the gateway."""
-    started = time.monotonic()
+    """One access line per identified exchange, queued for the writer thread (accesslog.py)."""
+    arrived, started = time.time(), time.monotonic()
     note = outcome(request)
     response: web.StreamResponse | None = None
     try:
         response = await handler(request)
         return response
     finally:
-        if note.request_id is not None:
+        access = request.app[ACCESS_LOG]
+        if note.request_id is not None and access.enabled:
             seconds = time.monotonic() - started
-            access_log(request, response, note.client_ip, note.request_id, note.route, seconds)
+            access.put(access_entry(request, response, note, arrived, seconds))
+
+
+def access_entry(
+    request: web.Request,
+    response: web.StreamResponse | None,
+    note: Outcome,
+    arrived: float,
+    seconds: float,
+) -> AccessEntry:
+    """The facts of one exchange for the access log; formatting waits for the writer thread."""
+    config = request.app[RUNTIME].runtime.config
+    status = response.status if response is not None else 0
+    # Relayed answers have been written by now; the gateway's own are sent after the handler
+    # returns, so their size is their Content-Length.
+    size = 0
+    if response is not None:
+        size = response.body_length or (response.content_length or 0)
+    return AccessEntry(
+        ts=arrived,
+        request_id=note.request_id or "-",
+        client=note.client_ip,
+        method=request.method,
+        path=path_for_log(request.raw_path, config.admin_prefix, keep_query=config.log_query),
+        route=note.route,
+        portal=note.portal,
+        decision=decision_of(note.reason),
+        reason=note.reason,
+        status=status,
+        bytes=size,
+        upstream_seconds=note.upstream_seconds,
+        duration=seconds,
+        user_agent=request.headers.get(hdrs.USER_AGENT),
+        worker=os.getpid(),
+    )
 
 
 @web.middleware
