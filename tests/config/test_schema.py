@@ -37,6 +37,8 @@ def test_top_level_keys_come_from_the_config_record() -> None:
         "server_names",
         "admin_listen",
         "forward_auth",
+        "log_format",
+        "log_query",
     )
 
 
