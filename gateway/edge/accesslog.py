@@ -65,6 +65,8 @@ class AccessLog:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        # The worker field: taken when the writer starts, in the process that serves.
+        self.pid = os.getpid()
 
     @property
     def enabled(self) -> bool:
@@ -80,6 +82,7 @@ class AccessLog:
 
     def start(self) -> None:
         if self._thread is None:
+            self.pid = os.getpid()
             self._stopping = False
             self._thread = threading.Thread(
                 target=self._run, name="portal-gateway access log", daemon=True

@@ -7,7 +7,6 @@ handler fills in, whichever way it ended (answered, forwarded, failed or cancell
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -60,7 +59,7 @@ async def log_access(request: web.Request, handler: Handler) -> web.StreamRespon
         access = request.app[ACCESS_LOG]
         if note.request_id is not None and access.enabled:
             seconds = time.monotonic() - started
-            access.put(access_entry(request, response, note, arrived, seconds))
+            access.put(access_entry(request, response, note, arrived, seconds, access.pid))
 
 
 def access_entry(
@@ -69,6 +68,7 @@ def access_entry(
     note: Outcome,
     arrived: float,
     seconds: float,
+    worker: int,
 ) -> AccessEntry:
     """The facts of one exchange for the access log; formatting waits for the writer thread."""
     config = request.app[RUNTIME].runtime.config
@@ -78,22 +78,23 @@ def access_entry(
     size = 0
     if response is not None:
         size = response.body_length or (response.content_length or 0)
+    # Positional, in AccessEntry's field order: this runs for every request.
     return AccessEntry(
-        ts=arrived,
-        request_id=note.request_id or "-",
-        client=note.client_ip,
-        method=request.method,
-        path=path_for_log(request.raw_path, config.admin_prefix, keep_query=config.log_query),
-        route=note.route,
-        portal=note.portal,
-        decision=decision_of(note.reason),
-        reason=note.reason,
-        status=status,
-        bytes=size,
-        upstream_seconds=note.upstream_seconds,
-        duration=seconds,
-        user_agent=request.headers.get(hdrs.USER_AGENT),
-        worker=os.getpid(),
+        arrived,
+        note.request_id or "-",
+        note.client_ip,
+        request.method,
+        path_for_log(request.raw_path, config.admin_prefix, keep_query=config.log_query),
+        note.route,
+        note.portal,
+        decision_of(note.reason),
+        note.reason,
+        status,
+        size,
+        note.upstream_seconds,
+        seconds,
+        request.headers.get(hdrs.USER_AGENT),
+        worker,
     )
 
 

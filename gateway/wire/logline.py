@@ -53,11 +53,19 @@ class AccessEntry(NamedTuple):
     worker: int
 
 
+_second: list[tuple[int, str]] = [(-1, "")]
+
+
 def rfc3339(ts: float) -> str:
     """UTC, milliseconds, `Z`: 2026-12-01T20:05:15.123Z."""
     whole = int(ts)
     millis = min(int((ts - whole) * 1000), 999)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    # Lines come in bursts within one second: its text is computed once.
+    seen, text = _second[0]
+    if seen != whole:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        _second[0] = (whole, text)
+    return f"{text}.{millis:03d}Z"
 
 
 def _json_char(ch: str) -> str:
@@ -102,23 +110,60 @@ def _seconds(value: float) -> str:
     return f"{value:.6f}"
 
 
+def _fits(entry: AccessEntry) -> bool:
+    """Every string field within its cap and its own escape: the common case, checked at once."""
+    return (
+        len(entry.request_id) <= CAPS["request_id"]
+        and len(entry.client) <= CAPS["client"]
+        and len(entry.method) <= CAPS["method"]
+        and len(entry.path) <= CAPS["path"]
+        and len(entry.route) <= CAPS["route"]
+        and len(entry.portal) <= CAPS["portal"]
+        and len(entry.decision) <= CAPS["decision"]
+        and len(entry.reason) <= CAPS["reason"]
+        and len(entry.user_agent or "") <= CAPS["user_agent"]
+        and _plain(
+            entry.request_id
+            + entry.client
+            + entry.method
+            + entry.path
+            + entry.route
+            + entry.portal
+            + entry.decision
+            + entry.reason
+            + (entry.user_agent or "")
+        )
+    )
+
+
+def _escaped(entry: AccessEntry, escape: Callable[[str], str]) -> AccessEntry:
+    def cap(name: str) -> str:
+        return capped(getattr(entry, name), CAPS[name], escape)
+
+    return entry._replace(
+        request_id=cap("request_id"),
+        client=cap("client"),
+        method=cap("method"),
+        path=cap("path"),
+        route=cap("route"),
+        portal=cap("portal"),
+        decision=cap("decision"),
+        reason=cap("reason"),
+        user_agent=None if entry.user_agent is None else cap("user_agent"),
+    )
+
+
 def json_line(entry: AccessEntry) -> bytes:
     """One JSON object and a newline; field order is the README's."""
-
-    def s(name: str, value: str) -> str:
-        return '"' + capped(value, CAPS[name], _json_char) + '"'
-
-    upstream = "null" if entry.upstream_seconds is None else _seconds(entry.upstream_seconds)
-    agent = "null" if entry.user_agent is None else s("user_agent", entry.user_agent)
+    e = entry if _fits(entry) else _escaped(entry, _json_char)
+    upstream = "null" if e.upstream_seconds is None else f"{e.upstream_seconds:.6f}"
+    agent = "null" if e.user_agent is None else f'"{e.user_agent}"'
     return (
-        f'{{"ts":"{rfc3339(entry.ts)}","request_id":{s("request_id", entry.request_id)},'
-        f'"client":{s("client", entry.client)},"method":{s("method", entry.method)},'
-        f'"path":{s("path", entry.path)},"route":{s("route", entry.route)},'
-        f'"portal":{s("portal", entry.portal)},"decision":{s("decision", entry.decision)},'
-        f'"reason":{s("reason", entry.reason)},"status":{int(entry.status)},'
-        f'"bytes":{int(entry.bytes)},"upstream_seconds":{upstream},'
-        f'"duration":{_seconds(entry.duration)},"user_agent":{agent},'
-        f'"worker":{int(entry.worker)}}}\n'
+        f'{{"ts":"{rfc3339(e.ts)}","request_id":"{e.request_id}","client":"{e.client}",'
+        f'"method":"{e.method}","path":"{e.path}","route":"{e.route}","portal":"{e.portal}",'
+        f'"decision":"{e.decision}","reason":"{e.reason}","status":{int(e.status)},'
+        f'"bytes":{int(e.bytes)},"upstream_seconds":{upstream},"duration":{e.duration:.6f},'
+        f'"user_agent":{agent},"worker":{int(e.worker)}}}\n'
     ).encode("ascii")
 
 
@@ -153,6 +198,8 @@ def path_for_log(raw_path: str, admin_prefix: str, *, keep_query: bool) -> str:
     repeated slashes folded, so no other spelling of the prefix carries a token into the log.
     """
     path, sep, query = raw_path.partition("?")
+    if "%" not in path and "review/" not in path.lower():
+        return path + sep + query if keep_query else path
     loose = unquote(path).lower()
     while "//" in loose:
         loose = loose.replace("//", "/")

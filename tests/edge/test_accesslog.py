@@ -8,7 +8,9 @@ import fcntl
 import json
 import logging
 import os
+import pty
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -286,7 +288,20 @@ def test_a_stuck_reader_drops_lines_and_says_how_many(caplog: pytest.LogCaptureF
     ]
 
 
-def test_the_default_form_follows_whether_stderr_is_a_terminal() -> None:
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+def test_the_default_form_is_text_on_a_terminal_and_json_otherwise(terminal: bool) -> None:
+    script = "from gateway.edge.accesslog import stderr_format; print(stderr_format())"
+    main, other = pty.openpty() if terminal else os.pipe()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            stderr=other, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT, timeout=30,
+        )  # fmt: skip
+    finally:
+        os.close(main)
+        os.close(other)
+    assert result.stdout == ("text\n" if terminal else "json\n")
+    # This process's own answer, whatever pytest gave it as stderr.
     assert stderr_format() == ("text" if os.isatty(2) else "json")
 
 
