@@ -17,10 +17,12 @@ from aiohttp import web
 
 from gateway.admin.endpoints import Admin
 from gateway.config import Config
+from gateway.edge.accesslog import AccessLog, stderr_format
 from gateway.edge.admin_listener import admin_app
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.handler import GATEWAY, Gateway
 from gateway.edge.keys import (
+    ACCESS_LOG,
     ADMIN_APP,
     CONNECTIONS,
     DRAINING,
@@ -35,6 +37,7 @@ from gateway.edge.keys import (
     Draining,
 )
 from gateway.edge.lifecycle import (
+    access_writer,
     count_connections,
     metrics_sampler,
     not_ready,
@@ -86,9 +89,14 @@ def _metrics_text(app: web.Application) -> str:
 
 
 def create_app(
-    config: Config, *, poller: Poller | None = None, wall: Callable[[], float] = time.time
+    config: Config,
+    *,
+    poller: Poller | None = None,
+    wall: Callable[[], float] = time.time,
+    access_log: AccessLog | None = None,
 ) -> web.Application:
-    """The gateway application; `poller` and the wall clock may be injected (tests).
+    """The gateway application; `poller`, the wall clock and the access log's writer may be
+    injected (tests). By default the access log goes to stderr in `config.log_format`.
 
     With `admin_listen` set, `app[ADMIN_APP]` is the admin listener's own application, serving
     every reserved endpoint; the public listener serves healthz and readyz (all of them with
@@ -100,6 +108,7 @@ def create_app(
     app[RUNTIME] = Current(Runtime(config, Gate(config, session_key)))
     metrics = app[METRICS] = GatewayMetrics()  # its own registry: many apps per test process
     app[UPSTREAM_ERRORS] = UpstreamErrors(metrics.upstream_error)
+    app[ACCESS_LOG] = access_log or AccessLog(config.log_format or stderr_format())
     app[EXCHANGES] = Exchanges()
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
@@ -119,9 +128,10 @@ def create_app(
     )
     gateway.admin = admin.public
     if config.admin_listen is not None:
-        app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle)
+        app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle, app[ACCESS_LOG])
         app[ADMIN_APP][CONNECTIONS] = app[CONNECTIONS]  # one bound for both listeners
     app.on_response_prepare.append(name_our_answers)
+    app.cleanup_ctx.append(access_writer)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
     app.cleanup_ctx.append(metrics_sampler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +20,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.app import create_app
 from gateway.config import Config, config_from_text
+from gateway.edge.accesslog import AccessLog
 from gateway.edge.server import make_runner
 from gateway.settings import SOURCES, SettingsSource, make_source
 from gateway.settings.poller import Poller
@@ -194,12 +196,34 @@ def config_text(
     )
 
 
+class Writes:
+    """An access log's sink that keeps every `write()` apart, as the kernel would see them."""
+
+    def __init__(self) -> None:
+        self.calls: list[bytes] = []
+
+    def __call__(self, data: bytes) -> int:
+        self.calls.append(bytes(data))
+        return len(data)
+
+
 @dataclass
 class Gateway:
     client: TestClient[web.Request, web.Application]
     config: Config
     source: SettingsSource
     poller: Poller
+    access: AccessLog = field(default_factory=lambda: AccessLog("json"))
+    writes: Writes = field(default_factory=Writes)
+
+    def access_lines(self) -> list[str]:
+        """The access lines written so far (the writer thread flushed first), newline cut."""
+        assert self.access.flush()
+        assert all(call.endswith(b"\n") and call.count(b"\n") == 1 for call in self.writes.calls)
+        return [call.decode("ascii")[:-1] for call in self.writes.calls]
+
+    def access_json(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.access_lines()]
 
     @property
     def port(self) -> int:
@@ -264,7 +288,10 @@ async def gateway(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[Gate
             source = make_source(config.settings)
         wall = wall or time.time
         poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall, sleep=sleep)
-        app = create_app(config, poller=poller, wall=wall)
+        # The access log goes to `writes`, in the config's form (JSON unless it says text).
+        writes = Writes()
+        access = AccessLog(config.log_format or "json", writes, interval=0.01)
+        app = create_app(config, poller=poller, wall=wall, access_log=access)
         server = GatewayTestServer(app, config)
         # A TestServer client is typed by its request only; this one serves `app`.
         client = cast(
@@ -274,7 +301,7 @@ async def gateway(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[Gate
             ),
         )
         await poller.wait_ready()
-        return Gateway(client, config, source, poller)
+        return Gateway(client, config, source, poller, access, writes)
 
     return start
 

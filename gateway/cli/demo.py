@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import errno
 import importlib.util
 import os
@@ -61,12 +62,16 @@ async def _stop(portal: asyncio.subprocess.Process) -> None:
             await portal.wait()
 
 
-async def _demo(config_path: str, data_dir: Path) -> int:
+async def _demo(config_path: str, data_dir: Path, log_format: str | None = None) -> int:
     try:
         config = load_config(config_path, SOURCES)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    if log_format == "json":
+        config = dataclasses.replace(config, log_format="json")
+    elif log_format == "text":
+        config = dataclasses.replace(config, log_format="text")
     portal = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -127,7 +132,7 @@ def run_demo(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PORTAL_GATEWAY_SESSION_KEY", _session_key(data_dir))
     try:
-        return asyncio.run(_demo(args.config, data_dir))
+        return asyncio.run(_demo(args.config, data_dir, args.log_format))
     except KeyboardInterrupt:
         print("\nstopped", flush=True)
         return 0

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
+from functools import partial
 from typing import Any
 
 from gateway import __version__
@@ -130,10 +132,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.edge.server import AddressInUse
 
     link = WorkerLink.from_environ()
-    if link is not None:  # started by `run --workers N` (gateway/cli/workers.py)
-        return run_worker(config_path(args), link, _run_loop)
     path = config_path(args)
-    config = _load(path)
+    if link is not None:  # started by `run --workers N` (gateway/cli/workers.py)
+        return run_worker(
+            path, link, _run_loop, partial(with_log_format, log_format=args.log_format)
+        )
+    config = with_log_format(_load(path), args.log_format)
     if args.workers > 1:
         return supervise(config, path, args.workers, args.argv)
     try:
@@ -141,6 +145,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except AddressInUse as exc:
         print(f"portal-gateway: {exc}", file=sys.stderr)
         return 1
+
+
+def with_log_format(config: Config, log_format: str | None) -> Config:
+    """`--log-format` wins over the file's `log_format`, for this run (and across SIGHUPs)."""
+    if log_format is None:
+        return config
+    # argparse allows only these two
+    return dataclasses.replace(config, log_format="json" if log_format == "json" else "text")
 
 
 def _run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -158,6 +170,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _log_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """`--log-level` and `--log-format`, on the program and on each command.
+
+    A command's copies default to SUPPRESS, so a value given before the command is kept
+    unless the same option is given again after it.
+    """
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO" if default is None else default,
+        help="the least severe log records written to stderr; INFO includes the access log, "
+        "WARNING and above leave it off (default: INFO)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=default,
+        help="the access log's form, over the config's log_format "
+        "(default: text on a terminal, json otherwise)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-gateway", description=DESCRIPTION, epilog=EPILOG, formatter_class=Formatter
@@ -168,16 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"portal-gateway {__version__}",
         help="print the version and exit",
     )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="the least severe log records written to stderr (default: INFO)",
-    )
+    _log_options(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
     for name, func in (("run", cmd_run), ("check", cmd_check), ("status", cmd_status)):
         p = _command(sub, name, func)
         p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+        _log_options(p, default=argparse.SUPPRESS)
         if name == "status":
             p.add_argument(
                 "--gateway",
@@ -208,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the demo keeps its SQLite store, its session key and the gateway's state "
         "file (default: .demo-data)",
     )
+    _log_options(demo, default=argparse.SUPPRESS)
     return parser
 
 

@@ -89,14 +89,19 @@ class WorkerLink:
         loop.add_reader(self.sock, readable)
 
 
-def run_worker(config_path: str, link: WorkerLink, run_loop: Callable[..., int]) -> int:
-    """One worker: `run` as today, reporting to the supervisor why it could not start."""
+def run_worker(
+    config_path: str,
+    link: WorkerLink,
+    run_loop: Callable[..., int],
+    edit: Callable[[Config], Config] = lambda config: config,
+) -> int:
+    """One worker: `run` as today (the config as `edit` leaves it), saying why it cannot start."""
     # Imported here: `--help` and `check` need no server (gateway/cli/main.py).
     from gateway.cli.serve import serve
     from gateway.edge.server import AddressInUse
 
     try:
-        config = load_config(config_path, SOURCES)
+        config = edit(load_config(config_path, SOURCES))
     except ConfigError as exc:
         for issue in exc.issues:
             print(issue, file=sys.stderr)

@@ -39,6 +39,7 @@ from gateway.config.yamlnodes import (
     as_bool,
     as_str,
     check_keys,
+    choice,
     load_nodes,
     mapping,
 )
@@ -230,6 +231,8 @@ def parse_config(
         if not hostnames.valid_pattern(h):
             errors.add(n, f"server_names[{i}]", f"expected a host name or *.domain, got {h!r}")
         server_names.append(hostnames.canonical_pattern(h))
+    log_format = root.get("log_format", choice("json", "text"), None, "json | text")
+    log_query = root.get("log_query", as_bool, False, "true or false")
     errors.raise_if_any()
     return Config(
         file=file,
@@ -245,6 +248,8 @@ def parse_config(
         admin_listen=admin_listen,
         admin_public=admin_public,
         forward_auth=forward_auth,
+        log_format=log_format,
+        log_query=log_query,
         warnings=tuple(errors.warnings),
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -186,6 +186,10 @@ class Config:
     admin_listen: tuple[str, int] | None = ADMIN_LISTEN
     admin_public: bool = False
     forward_auth: ForwardAuthConfig = ForwardAuthConfig()
+    # The access log's form; None: text when stderr is a terminal, JSON otherwise.
+    log_format: Literal["json", "text"] | None = None
+    # Log each target's query string too (it may hold tokens and personal data).
+    log_query: bool = False
     # Valid, but costly: `check` prints these and start-up logs them (`FILE:LINE: key: warning: ...`).
     warnings: tuple[ConfigIssue, ...] = field(
         metadata=DERIVED, default=(), compare=False, repr=False

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from gateway.edge.accesslog import AccessLog
 from gateway.edge.handler import ReservedHandler
-from gateway.edge.keys import RUNTIME, Current
+from gateway.edge.keys import ACCESS_LOG, RUNTIME, Current
 from gateway.edge.middlewares import (
     add_catch_all,
     answer_unroutable,
@@ -23,19 +24,22 @@ async def reserved_only(request: web.Request) -> web.StreamResponse:
     """The reserved endpoints under the current prefix; everything else 404 (nothing proxied)."""
     note = outcome(request)
     rid = note.request_id = request_id([], False)
-    note.route = "admin"
+    note.route = note.portal = note.reason = "admin"
     # The prefix as of the last SIGHUP, as on the public listener.
     prefix = request.app[RUNTIME].runtime.config.admin_prefix
     path = request.raw_path
     if path.partition("?")[0] == prefix or path.startswith(prefix + "/"):
         return await request.app[RESERVED](request, rid)
+    note.reason = "refused_404"
     return error_response(request, 404, rid)
 
 
-def admin_app(current: Current, reserved: ReservedHandler) -> web.Application:
-    """An application sharing the gateway's `Current` runtime, so a SIGHUP reaches both."""
+def admin_app(current: Current, reserved: ReservedHandler, access: AccessLog) -> web.Application:
+    """An application sharing the gateway's `Current` runtime, so a SIGHUP reaches both, and
+    its access log (started and stopped with the gateway's application)."""
     app = web.Application(middlewares=[log_access, answer_unroutable])
     app[RUNTIME] = current
+    app[ACCESS_LOG] = access
     app[RESERVED] = reserved
     add_catch_all(app, reserved_only)
     app.on_response_prepare.append(name_our_answers)

@@ -38,6 +38,10 @@ from gateway.wire.values import mask_secrets, mask_url
 
 log = logging.getLogger("gateway.proxy")
 
+# Seconds from starting the upstream request (connect and upload included) to the answer's
+# head, or to the upstream's 101 for a WebSocket: the access log's `upstream_seconds`.
+UPSTREAM_SECONDS = web.RequestKey("upstream_seconds", float)
+
 
 def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
     """One pooled keep-alive client for all upstreams, configured as a proxy needs it."""
@@ -184,6 +188,7 @@ class Forwarder:
             # Through the exchange, so a disable cancels the connect, the upload or the wait
             # for the answer's head, and the upstream connection is closed with it.
             upstream = await (live.run(call) if live is not None else call)
+            request[UPSTREAM_SECONDS] = time.monotonic() - sent
         except (asyncio.CancelledError, Cut):
             raise
         except Exception as exc:
@@ -192,7 +197,8 @@ class Forwarder:
             return self._failed(ex, exc, state, pool)
         finally:
             pool.stop()
-        self.timing(ex.upstream.name, time.monotonic() - sent)
+        # The same time as the access log's `upstream_seconds`.
+        self.timing(ex.upstream.name, request[UPSTREAM_SECONDS])
         try:
             return await self._relay(ex, upstream)
         finally:

@@ -12,7 +12,7 @@ from gateway.config import Config
 from gateway.edge.answers import deny_response, unavailable_response
 from gateway.edge.exchanges import Cut, LiveExchange
 from gateway.edge.facts import exact_reserved, is_websocket, proxy_facts
-from gateway.edge.forward import Exchange, Forwarder
+from gateway.edge.forward import UPSTREAM_SECONDS, Exchange, Forwarder
 from gateway.edge.keys import EXCHANGES, POLLER, RUNTIME, SOCKETS
 from gateway.edge.middlewares import outcome
 from gateway.edge.responses import error_response
@@ -95,7 +95,7 @@ class Gateway:
         facts: RequestFacts | None = None
         try:
             if self.admin is not None and exact_reserved(request.raw_path, cfg.admin_prefix):
-                note.route, note.reason = "admin", "admin"
+                note.route, note.portal, note.reason = "admin", "admin", "admin"
                 response = await self.admin(request, rid)
                 return response
             forwarded_proto = values(client_headers, "x-forwarded-proto") if trusted else []
@@ -156,6 +156,7 @@ class Gateway:
                 raise
             return error_response(request, 500, rid, close=True)
         finally:
+            note.upstream_seconds = request.get(UPSTREAM_SECONDS)
             if live is not None:
                 live.done()
 

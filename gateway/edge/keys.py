@@ -7,6 +7,7 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
+from gateway.edge.accesslog import AccessLog
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.limits import ConnectionLimit
 from gateway.edge.live import LiveConnections
@@ -31,6 +32,7 @@ RUNTIME = web.AppKey("runtime", Current)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 UPSTREAM_ERRORS = web.AppKey("upstream_errors", UpstreamErrors)
+ACCESS_LOG = web.AppKey("access_log", AccessLog)
 # Readiness: why this process should not get traffic yet (None: ready). Set by whoever owns the
 # settings poller; ready when absent (no store to wait for).
 READY: web.AppKey[Callable[[], str | None]] = web.AppKey("ready_check")

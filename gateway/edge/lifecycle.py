@@ -14,6 +14,7 @@ from gateway.edge.exchanges import Phase
 from gateway.edge.forward import Forwarder, make_session
 from gateway.edge.handler import GATEWAY
 from gateway.edge.keys import (
+    ACCESS_LOG,
     DRAINING,
     EXCHANGES,
     METRICS,
@@ -27,6 +28,15 @@ from gateway.edge.keys import (
 # How often this process writes its gauges (every worker's, for the merged scrape) and the
 # upstream errors' summary is due.
 SAMPLE_INTERVAL = 1.0
+
+
+async def access_writer(app: web.Application) -> AsyncIterator[None]:
+    """The access log's writer thread, first up and last down: the last request's line and
+    everything still queued are written at cleanup."""
+    access = app[ACCESS_LOG]
+    access.start()
+    yield
+    access.stop()
 
 
 async def upstream_client(app: web.Application) -> AsyncIterator[None]:

@@ -30,47 +30,14 @@ from prometheus_client import (
 )
 
 from gateway import __version__
+from gateway.edge.decisions import decision_of
 from gateway.settings.state import PortalState
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-# The `decision` label: what happened to the request, whatever the detailed reason.
-DECISIONS = (
-    "forwarded",
-    "blocked",
-    "stale_session_stripped",
-    "refused",
-    "preview",
-    "allowlisted",
-    "would_block",
-)
-# Today's detailed reasons (gateway/policy, gateway/edge/handler.py) onto the decision label.
-# The reserved endpoints (reason `admin`) are the gateway's own answers, the scrape itself
-# among them: they are not counted as requests (None).
-REASONS: dict[str, str | None] = {
-    "forwarded": "forwarded",
-    "websocket": "forwarded",
-    "stale_session_stripped": "stale_session_stripped",
-    "customer_disabled": "blocked",
-    "customer_disabled_in_flight": "blocked",
-    "loop": "refused",
-    "classify_error": "refused",
-    "internal_error": "refused",
-    "admin": None,
-}
 CAUSES = ("store", "store_unavailable", "cold_start", "stale", "override", "schedule")
 READ_RESULTS = ("ok", "error", "timeout")
 UPSTREAM_ERROR_KINDS = ("refused", "timeout", "pool_exhausted", "reset")
-
-
-def decision_of(reason: str) -> str | None:
-    """The `decision` label for a detailed reason; None: not counted as a request."""
-    if reason in REASONS:
-        return REASONS[reason]
-    if reason in DECISIONS:
-        return reason
-    # refused_400, refused_404, ...; and any reason not known here is answered, not forwarded.
-    return "refused"
 
 
 def multiproc_dir() -> str | None:
@@ -180,7 +147,7 @@ class GatewayMetrics:
 
     def request(self, route: str, portal: str, reason: str, seconds: float) -> None:
         decision = decision_of(reason)
-        if decision is None:
+        if decision == "admin":  # the gateway's own answers, the scrape among them
             return
         self.requests.labels(route=route, portal=portal, decision=decision).inc()
         self.request_duration.labels(portal=portal, decision=decision).observe(seconds)

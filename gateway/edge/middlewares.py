@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
+from gateway.edge.decisions import decision_of
 from gateway.edge.forward import RelayResponse
-from gateway.edge.keys import METRICS, RUNTIME
-from gateway.edge.observability import access_log
+from gateway.edge.keys import ACCESS_LOG, METRICS, RUNTIME
+from gateway.wire.logline import AccessEntry, path_for_log
 
 
 @dataclass
@@ -32,6 +33,9 @@ class Outcome:
     # A customer refusal (at the decision or in flight): why the portal is off. The access
     # log's `reason` says it instead of `reason` (metrics keep `reason`'s fixed names).
     cause: str | None = None
+    # Seconds from sending the request upstream to the answer's head (gateway/edge/forward.py);
+    # None when nothing was forwarded or no head came.
+    upstream_seconds: float | None = None
 
     @property
     def logged_reason(self) -> str:
@@ -52,25 +56,54 @@ def outcome(request: web.Request) -> Outcome:
 
 @web.middleware
 async def log_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """One `gateway.access` line per identified exchange, with its time in the gateway."""
-    started = time.monotonic()
+    """One access line per identified exchange, queued for the writer thread (accesslog.py)."""
+    arrived, started = time.time(), time.monotonic()
     note = outcome(request)
     response: web.StreamResponse | None = None
     try:
         response = await handler(request)
         return response
     finally:
-        if note.request_id is not None:
+        access = request.app[ACCESS_LOG]
+        if note.request_id is not None and access.enabled:
             seconds = time.monotonic() - started
-            access_log(
-                request,
-                response,
-                note.client_ip,
-                note.request_id,
-                note.route,
-                seconds,
-                note.logged_reason,
-            )
+            access.put(access_entry(request, response, note, arrived, seconds, access.pid))
+
+
+def access_entry(
+    request: web.Request,
+    response: web.StreamResponse | None,
+    note: Outcome,
+    arrived: float,
+    seconds: float,
+    worker: int,
+) -> AccessEntry:
+    """The facts of one exchange for the access log; formatting waits for the writer thread."""
+    config = request.app[RUNTIME].runtime.config
+    status = response.status if response is not None else 0
+    # Relayed answers have been written by now; the gateway's own are sent after the handler
+    # returns, so their size is their Content-Length.
+    size = 0
+    if response is not None:
+        size = response.body_length or (response.content_length or 0)
+    # Positional, in AccessEntry's field order: this runs for every request.
+    return AccessEntry(
+        arrived,
+        note.request_id or "-",
+        note.client_ip,
+        request.method,
+        path_for_log(request.raw_path, config.admin_prefix, keep_query=config.log_query),
+        note.route,
+        note.portal,
+        decision_of(note.reason),
+        note.logged_reason,
+        status,
+        size,
+        note.upstream_seconds,
+        seconds,
+        request.headers.get(hdrs.USER_AGENT),
+        worker,
+    )
 
 
 @web.middleware

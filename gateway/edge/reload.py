@@ -8,7 +8,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import RUNTIME
+from gateway.edge.keys import ACCESS_LOG, RUNTIME
 from gateway.policy import Gate
 from gateway.policy.runtime import Runtime
 
@@ -46,12 +46,16 @@ def apply_config(app: web.Application, new: Config) -> list[str]:
         later.append("customer_portal.session_key")
     if any(getattr(new.proxy, name) != getattr(old.proxy, name) for name in _PROXY_FIXED):
         later.append("proxy timeouts and pool")
+    # The access log keeps the form it started with (a `--log-format` given at start wins).
+    if new.log_format not in (None, app[ACCESS_LOG].format):
+        later.append("log_format")
     config = replace(
         new,
         listen_host=old.listen_host,
         listen_port=old.listen_port,
         admin_listen=old.admin_listen,
         settings=old.settings,
+        log_format=old.log_format,
         customer_portal=replace(new.customer_portal, session_key=session_key),
     )
     # One attribute store: a request sees the old config and gate or the new ones.

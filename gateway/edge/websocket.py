@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import aiohttp
 from aiohttp import hdrs, web
 
 from gateway.edge.exchanges import Cut, Phase
-from gateway.edge.forward import Exchange, Forwarder, upstream_url
+from gateway.edge.forward import UPSTREAM_SECONDS, Exchange, Forwarder, upstream_url
 from gateway.edge.responses import error_response
 from gateway.edge.upstream_errors import failure_kind
 
@@ -54,9 +55,11 @@ async def relay_websocket(forwarder: Forwarder, ex: Exchange) -> web.StreamRespo
     )
     if live is not None:
         live.phase = Phase.WEBSOCKET
+    sent = time.monotonic()
     try:
         # Through the exchange: a disable during the upstream handshake abandons it.
         upstream_ws = await (live.run(connect) if live is not None else connect)
+        request[UPSTREAM_SECONDS] = time.monotonic() - sent
     except aiohttp.WSServerHandshakeError as exc:
         # No tunnel unless the upstream said 101: relay its refusal status only.
         log.info("upstream refused WebSocket with %s [request %s]", exc.status, ex.request_id)

@@ -15,7 +15,9 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from gateway.cli.helptext import DEFAULT_CONFIGS
-from gateway.cli.main import build_parser, main
+from gateway.cli.main import build_parser, main, with_log_format
+from gateway.config import config_from_text
+from gateway.settings import SOURCES
 from tests.conftest import ENABLED_STORE, ROOT, StartUpstream, config_text
 from tests.processes import ENV, free_port, gateway_cli, gateway_process
 
@@ -452,3 +454,100 @@ def test_check_warns_when_admin_public_puts_the_state_on_the_public_listener(
     assert f"{cfg}:{line}: admin_public: warning: metrics, state and decision also answer" in (
         result.stderr
     )
+
+
+# --log-level and --log-format: before or after the command, the later one winning.
+
+
+@pytest.mark.parametrize(
+    ("argv", "level", "form"),
+    [
+        (["run", "--config", "f"], "INFO", None),
+        (["--log-level", "WARNING", "run", "--config", "f"], "WARNING", None),
+        (["run", "--config", "f", "--log-level", "warning"], "WARNING", None),
+        (["--log-format", "text", "check", "--config", "f"], "INFO", "text"),
+        (["status", "--log-format", "json", "--config", "f"], "INFO", "json"),
+        (["--log-level", "ERROR", "run", "--log-level", "DEBUG", "--config", "f"], "DEBUG", None),
+        (["--log-format", "json", "demo", "--log-format", "text"], "INFO", "text"),
+    ],
+)
+def test_log_options_are_accepted_before_or_after_the_command(
+    argv: list[str], level: str, form: str | None
+) -> None:
+    from gateway.cli.main import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert (args.log_level, args.log_format) == (level, form)
+
+
+def test_an_unknown_log_format_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--config", "f", "--log-format", "xml"])
+    assert info.value.code == 2
+    assert "argument --log-format: invalid choice: 'xml' (choose from json, text)" in (
+        capsys.readouterr().err.replace("'json', 'text'", "json, text")
+    )
+
+
+async def _access_lines(
+    upstream_url: str, tmp_path: Path, *options: str, extra: dict[str, object] | None = None
+) -> list[str]:
+    """Run `portal-gateway run`, make one office request, stop it; its stderr lines."""
+    port = free_port()
+    cfg = tmp_path / f"access-{port}.yaml"
+    cfg.write_text(config_text(upstream_url, {"listen": f"127.0.0.1:{port}", **(extra or {})}))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "run", "--config", str(cfg), *options,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/office/x?card=1") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.05)
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        assert proc.stderr is not None
+        return (await proc.stderr.read()).decode().splitlines()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@pytest.mark.slow
+async def test_run_writes_json_access_lines_when_stderr_is_not_a_terminal(
+    upstream: StartUpstream, tmp_path: Path
+) -> None:
+    import json
+
+    up = await upstream()
+    # No --log-format and no log_format: stderr is a pipe here, so JSON.
+    lines = await _access_lines(up.url, tmp_path)
+    [access] = [json.loads(line) for line in lines if line.startswith("{")]
+    assert (access["path"], access["route"], access["decision"]) == (
+        "/office/x",
+        "office",
+        "forwarded",
+    )
+    # After the command, over the file's log_format; and WARNING leaves the access log off.
+    text = await _access_lines(
+        up.url, tmp_path, "--log-format", "text", extra={"log_format": "json"}
+    )
+    assert not any(line.startswith("{") for line in text)
+    assert [line for line in text if '"GET /office/x" 200 ' in line]
+    quiet = await _access_lines(up.url, tmp_path, "--log-level", "WARNING")
+    assert not [line for line in quiet if "/office/x" in line]
+
+
+def test_log_format_on_the_command_line_wins_over_the_files() -> None:
+    config = config_from_text(
+        config_text("http://127.0.0.1:8081", {"log_format": "json"}), "t.yaml", SOURCES
+    )
+    assert with_log_format(config, None) is config
+    assert with_log_format(config, "text").log_format == "text"
+    assert with_log_format(config, "json").log_format == "json"

@@ -170,14 +170,15 @@ def write_config(path: Path, port: int, upstream_url: str, store_url: str, **kw:
 
 @asynccontextmanager
 async def workers(
-    tmp_path: Path, upstream_url: str, store_url: str, *, count: int = 2, wait: bool = True
-) -> AsyncIterator[Workers]:
+    tmp_path: Path, upstream_url: str, store_url: str, *, count: int = 2, wait: bool = True,
+    options: tuple[str, ...] = (),
+) -> AsyncIterator[Workers]:  # fmt: skip
     port, config, log_file = free_port(), tmp_path / "run.yaml", tmp_path / "run.log"
     write_config(config, port, upstream_url, store_url, admin_port=free_port())
     with log_file.open("w") as log:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "gateway", "run", "--config", str(config),
-            "--workers", str(count),
+            "--workers", str(count), *options,
             stdout=subprocess.DEVNULL, stderr=log, env=ENV, cwd=ROOT,
         )  # fmt: skip
     running = Workers(proc, None, port, config, log_file)
@@ -246,7 +247,8 @@ async def test_two_workers_both_serve_and_both_read_the_store(
     tmp_path: Path, servers: Servers
 ) -> None:
     up, up_url, store, store_url = servers
-    async with workers(tmp_path, up_url, store_url) as gateway:
+    # --log-format reaches the workers (their stderr, a file here, would make it JSON).
+    async with workers(tmp_path, up_url, store_url, options=("--log-format", "text")) as gateway:
         store.workers = gateway.pids
         pids = await until_both_seen(gateway, up)
         before = len(store.pids)
@@ -262,6 +264,12 @@ async def test_two_workers_both_serve_and_both_read_the_store(
         gateway.proc.send_signal(signal.SIGHUP)
         await gateway.until_logged(r"SIGHUP: \S+ applied", 2)
         assert await gateway.fresh_gets("/office/x", 4) == [200] * 4
+        # Each worker writes its own access lines, text, whole, to the one stderr.
+        access = r'\dZ 127\.0\.0\.1 "GET /office/x" 200 [^\n]* worker=(\d+)\n'
+        await gateway.until_logged(access, 8)
+        log = gateway.log()
+        assert {int(pid) for pid in re.findall(access, log)} == pids
+        assert not [line for line in log.splitlines() if line.startswith("{")]
 
 
 @pytest.mark.slow

@@ -187,6 +187,14 @@ def test_every_error_in_the_file_is_reported_not_just_the_first() -> None:
             r"customer_portal\.unavailable_page: file not found: /nonexistent/page\.html$",
         ),
         (
+            {"log_format": "xml"},
+            r"log_format: expected json \| text, got 'xml'$",
+        ),
+        (
+            {"log_query": "yes"},
+            r"log_query: expected true or false, got 'yes'$",
+        ),
+        (
             {"customer_portal": {"session_key": "short"}},
             r"customer_portal\.session_key: must be at least 32 characters \(the value is not shown\)$",
         ),
@@ -197,6 +205,13 @@ def test_error_classes(overrides: dict[str, Any], expected: str) -> None:
     assert len(found) == 1, found
     assert re.match(r"^cfg\.yaml:\d+: " + expected, found[0]), found[0]
     assert "short" not in found[0]  # a secret is never echoed
+
+
+def test_the_access_log_keys_and_their_defaults() -> None:
+    default = parse_config(text_of(), "cfg.yaml")
+    assert (default.log_format, default.log_query) == (None, False)
+    chosen = parse_config(text_of(log_format="text", log_query=True), "cfg.yaml")
+    assert (chosen.log_format, chosen.log_query) == ("text", True)
 
 
 def test_error_lines_point_at_the_offending_value() -> None:

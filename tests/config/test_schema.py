@@ -38,6 +38,8 @@ def test_top_level_keys_come_from_the_config_record() -> None:
         "admin_listen",
         "admin_public",
         "forward_auth",
+        "log_format",
+        "log_query",
     )
 
 

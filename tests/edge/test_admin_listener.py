@@ -11,20 +11,26 @@ from aiohttp import web
 
 from gateway.edge.keys import ADMIN_APP
 from gateway.edge.server import make_runner
-from tests.conftest import StartGateway, StartUpstream, raw_exchange
+from tests.conftest import Gateway, StartGateway, StartUpstream, raw_exchange
 from tests.processes import free_port
 
 
 @pytest.fixture
-async def admin_port(upstream: StartUpstream, gateway: StartGateway) -> AsyncIterator[int]:
+async def admin_gateway(upstream: StartUpstream, gateway: StartGateway) -> AsyncIterator[Gateway]:
     up = await upstream()
     port = free_port()
     gw = await gateway(up.url, f"admin_listen: 127.0.0.1:{port}\n")
     runner = make_runner(gw.client.app[ADMIN_APP], gw.config)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield port
+    yield gw
     await runner.cleanup()
+
+
+@pytest.fixture
+def admin_port(admin_gateway: Gateway) -> int:
+    assert admin_gateway.config.admin_listen is not None
+    return admin_gateway.config.admin_listen[1]
 
 
 @pytest.mark.parametrize(
@@ -38,12 +44,17 @@ async def admin_port(upstream: StartUpstream, gateway: StartGateway) -> AsyncIte
     ids=["reserved", "proxied-path", "authority-form", "asterisk-form"],
 )
 async def test_the_admin_listener_serves_the_reserved_endpoints_and_proxies_nothing(
-    admin_port: int, caplog: pytest.LogCaptureFixture, request_bytes: bytes, status: int
+    admin_gateway: Gateway,
+    admin_port: int,
+    caplog: pytest.LogCaptureFixture,
+    request_bytes: bytes,
+    status: int,
 ) -> None:
     caplog.set_level(logging.INFO, "gateway.access")
     reply = await raw_exchange(admin_port, request_bytes, read_timeout=3)
     head = reply.split(b"\r\n\r\n")[0]
     assert int(head.split(b" ", 2)[1]) == status
     assert b"\r\nServer: portal-gateway\r\n" in head
-    [access] = [r.getMessage() for r in caplog.records if r.name == "gateway.access"]
-    assert f" {status} " in access and " route=admin rid=" in access
+    [access] = admin_gateway.access_json()
+    assert (access["status"], access["route"], access["portal"]) == (status, "admin", "admin")
+    assert access["decision"] == ("admin" if status == 200 else "refused")

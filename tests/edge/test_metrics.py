@@ -1,4 +1,4 @@
-"""The series: reasons onto decisions, the cause read defensively, one registry per app, and
+"""The series: the cause read defensively, one registry per app, and
 several processes writing one directory, merged by each series' mode."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from gateway.edge.metrics import (
     CAUSES,
     MULTIPROC_ENV,
     GatewayMetrics,
-    decision_of,
     render_processes,
     worker_exited,
 )
@@ -33,30 +32,6 @@ def parse(text: str) -> Samples:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
-
-
-@pytest.mark.parametrize(
-    ("reason", "decision"),
-    [
-        ("forwarded", "forwarded"),
-        ("websocket", "forwarded"),
-        ("stale_session_stripped", "stale_session_stripped"),
-        ("customer_disabled", "blocked"),
-        ("customer_disabled_in_flight", "blocked"),
-        ("refused_404", "refused"),
-        ("refused_400", "refused"),
-        ("loop", "refused"),
-        ("classify_error", "refused"),
-        ("internal_error", "refused"),
-        ("preview", "preview"),
-        ("allowlisted", "allowlisted"),
-        ("would_block", "would_block"),
-        ("admin", None),
-        ("something_new", "refused"),
-    ],
-)
-def test_every_reason_has_its_decision(reason: str, decision: str | None) -> None:
-    assert decision_of(reason) == decision
 
 
 def test_each_app_has_its_own_registry() -> None:

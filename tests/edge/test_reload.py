@@ -116,3 +116,22 @@ async def test_the_connection_bound_keeps_its_running_value_until_a_restart(
     new = parse_config(config_text(up.url, "proxy:\n  max_connections: 70\n"), "test.yaml")
     assert apply_config(app, new) == ["proxy timeouts and pool"]
     assert app[CONNECTIONS].limit == 50
+
+
+async def test_the_access_log_keeps_its_form_and_takes_log_query_at_once(
+    upstream: StartUpstream, gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "gateway.access")
+    up = await upstream()
+    gw = await gateway(up.url)  # the fixture's access log is JSON
+    app = gw.client.app
+    same = parse_config(config_text(up.url, {"log_format": "json", "log_query": True}), "t.yaml")
+    assert apply_config(app, same) == []
+    async with gw.client.get("/office/a?page=2") as resp:
+        assert resp.status == 200
+    assert [line["path"] for line in gw.access_json()] == ["/office/a?page=2"]
+    other = parse_config(config_text(up.url, {"log_format": "text"}), "t.yaml")
+    assert apply_config(app, other) == ["log_format"]
+    assert app[RUNTIME].runtime.config.log_format is None  # as the fixture's config had it
+    # A file without the key says nothing: the running form is whatever start-up chose.
+    assert apply_config(app, parse_config(config_text(up.url), "t.yaml")) == []
