@@ -42,7 +42,9 @@ def start_gateway(
     port = free_port()
     config = Path(tmp, f"{name}.yaml")
     # The upstream is never asked on the disabled path; port 9 answers nothing.
-    config.write_text(GATEWAY.format(port=port, upstream=9, tmp=tmp, root=ROOT, key="b" * 40))
+    config.write_text(
+        GATEWAY.format(port=port, admin=free_port(), upstream=9, tmp=tmp, root=ROOT, key="b" * 40)
+    )
     with log.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(config),
