@@ -8,7 +8,6 @@ gateway/edge/lifecycle.py, the admin listener in gateway/edge/admin_listener.py.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from functools import partial
@@ -61,18 +60,9 @@ from gateway.policy.runtime import Runtime
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
 from gateway.settings.state import PortalState
+from gateway.web.session_key import session_key
 
 log = logging.getLogger("gateway")
-
-
-def _session_key(config: Config) -> bytes:
-    if config.customer_portal.session_key is not None:
-        return config.customer_portal.session_key
-    log.warning(
-        "no customer_portal.session_key (or PORTAL_GATEWAY_SESSION_KEY): using a random key; "
-        "session stamps will not survive a restart or agree across gateway processes"
-    )
-    return secrets.token_bytes(32)
 
 
 def _runtime(app: web.Application) -> Runtime:
@@ -104,8 +94,8 @@ def create_app(
     """
     # answer_unroutable innermost: what it answers is counted and logged like the rest.
     app = web.Application(middlewares=[log_access, count_decisions, answer_unroutable])
-    session_key = _session_key(config)
-    app[RUNTIME] = Current(Runtime(config, Gate(config, session_key)))
+    key = session_key(config, log, "gateway processes")
+    app[RUNTIME] = Current(Runtime(config, Gate(config, key)))
     metrics = app[METRICS] = GatewayMetrics()  # its own registry: many apps per test process
     app[UPSTREAM_ERRORS] = UpstreamErrors(metrics.upstream_error)
     app[ACCESS_LOG] = access_log or AccessLog(config.log_format or stderr_format())
@@ -117,7 +107,7 @@ def create_app(
     ready: Callable[[], str | None] = partial(not_ready, app)
     app[READY] = ready
     count_connections(app)
-    gateway = app[GATEWAY] = Gateway(app, session_key, wall)
+    gateway = app[GATEWAY] = Gateway(app, key, wall)
     admin = Admin(
         partial(_runtime, app),
         gateway.state,

@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable
 
 from aiohttp import hdrs, web
-from multidict import CIMultiDict
 
 from gateway.admin.decision import decide
 from gateway.admin.state import state_document
@@ -15,6 +14,7 @@ from gateway.policy import GateState
 from gateway.policy.pages import error_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.state import PortalState
+from gateway.web.pages import page_response
 
 # Answered on the public listener too: a load balancer probes there. Every other endpoint
 # (metrics, decision, and any added later) reveals state and answers only on the admin listener,
@@ -100,8 +100,4 @@ def _plain(text: str, status: int = 200) -> web.Response:
 
 
 def _error(request: web.BaseRequest, status: int, request_id: str) -> web.Response:
-    page = error_page(status, request_id, request.headers.get(hdrs.ACCEPT, ""))
-    headers = CIMultiDict(page.headers)
-    return web.Response(
-        status=page.status, text=page.text, content_type=page.content_type, headers=headers
-    )
+    return page_response(error_page(status, request_id, request.headers.get(hdrs.ACCEPT, "")))

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 
 from gateway.config import CustomerPortalConfig
-from gateway.edge.responses import page_response
 from gateway.policy import Deny
 from gateway.policy.pages import deny_page, unavailable_page
+from gateway.web.pages import page_response
 
 
 def unavailable_response(

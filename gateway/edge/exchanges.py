@@ -37,6 +37,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from gateway.web.background import Endings
+
 log = logging.getLogger("gateway.exchanges")
 
 T = TypeVar("T")
@@ -168,7 +170,7 @@ class Exchanges:
     def __init__(self) -> None:
         self._live: dict[int, LiveExchange] = {}
         self._next = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._endings = Endings(log, "ending a customer exchange")
 
     def __len__(self) -> int:
         return len(self._live)
@@ -199,16 +201,9 @@ class Exchanges:
         return len(exchanges)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("ending a customer exchange failed", exc_info=task.exception())
+        """Run an ending that awaits (a WebSocket close handshake) in the background."""
+        self._endings.spawn(coro)
 
     async def wait_closed(self) -> None:
         """Wait for the background endings (WebSocket close handshakes) to finish."""
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
+        await self._endings.wait_closed()

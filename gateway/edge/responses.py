@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.policy.pages import Page, error_page
+from gateway.policy.pages import error_page
+from gateway.web.pages import page_response
 from gateway.wire.negotiate import wants_json as prefers_json
 
 
 def wants_json(request: web.BaseRequest) -> bool:
     """True when the client prefers JSON to HTML (see gateway.wire.negotiate)."""
     return prefers_json(request.headers.get("Accept", ""))
-
-
-def page_response(page: Page) -> web.Response:
-    response = web.Response(status=page.status, text=page.text, content_type=page.content_type)
-    for name, value in page.headers:
-        response.headers.add(name, value)
-    if page.close:
-        response.force_close()
-    return response
 
 
 def error_response(

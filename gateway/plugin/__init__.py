@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -24,20 +23,11 @@ from gateway.config import Config, load_config
 from gateway.plugin.middleware import PLUGIN, PluginGate, gate_middleware, on_response_prepare
 from gateway.settings import SOURCES, make_source
 from gateway.settings.poller import Poller
+from gateway.web.session_key import session_key
 
 __all__ = ["PLUGIN", "PluginGate", "setup"]
 
 log = logging.getLogger("gateway.plugin")
-
-
-def _session_key(config: Config) -> bytes:
-    if config.customer_portal.session_key is not None:
-        return config.customer_portal.session_key
-    log.warning(
-        "no customer_portal.session_key (or PORTAL_GATEWAY_SESSION_KEY): using a random key; "
-        "session stamps will not survive a restart or agree across processes"
-    )
-    return secrets.token_bytes(32)
 
 
 def setup(
@@ -58,7 +48,7 @@ def setup(
         config = load_config(config, sources=SOURCES)
     if poller is None:
         poller = Poller(make_source(config.settings), config.settings)
-    gate = PluginGate(config, _session_key(config), poller, wall)
+    gate = PluginGate(config, session_key(config, log, "processes"), poller, wall)
     app[PLUGIN] = gate
     app.middlewares.insert(0, gate_middleware)
     app.on_response_prepare.append(on_response_prepare)

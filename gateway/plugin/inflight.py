@@ -28,6 +28,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from gateway.web.background import Endings
+
 log = logging.getLogger("gateway.plugin")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -108,7 +110,7 @@ class InFlight:
     def __init__(self) -> None:
         self._live: dict[int, Live] = {}
         self._next = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._endings = Endings(log, "ending a customer request")
 
     def __len__(self) -> int:
         return len(self._live)
@@ -131,15 +133,8 @@ class InFlight:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run an ending that awaits (a WebSocket close handshake) in the background."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("ending a customer request failed", exc_info=task.exception())
+        self._endings.spawn(coro)
 
     async def wait_closed(self) -> None:
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
+        """Wait for the background endings (WebSocket close handshakes) to finish."""
+        await self._endings.wait_closed()

@@ -22,21 +22,13 @@ from multidict import CIMultiDict
 from gateway.config import Config
 from gateway.plugin.inflight import InFlight, Live
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
-from gateway.policy.pages import Page, deny_page, error_page, unavailable_page
+from gateway.policy.pages import deny_page, error_page, unavailable_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
+from gateway.web.pages import page_response
 from gateway.wire.headers import IPNetwork, client_ip, is_trusted
 
 log = logging.getLogger("gateway.plugin")
-
-
-def page_response(page: Page) -> web.Response:
-    response = web.Response(status=page.status, text=page.text, content_type=page.content_type)
-    for name, value in page.headers:
-        response.headers.add(name, value)
-    if page.close:
-        response.force_close()
-    return response
 
 
 def plugin_facts(
