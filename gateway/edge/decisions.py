@@ -7,7 +7,7 @@ dashboards want fewer, stable words. `decision_of` is the one mapping, so the ac
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Decision = Literal[
     "forwarded",
@@ -19,17 +19,6 @@ Decision = Literal[
     "would_block",
     "admin",
 ]
-
-# The words a reason may already be (the operator controls' reasons name their decision).
-DECISIONS: tuple[Decision, ...] = (
-    "forwarded",
-    "blocked",
-    "stale_session_stripped",
-    "refused",
-    "preview",
-    "allowlisted",
-    "would_block",
-)
 
 _BY_REASON: dict[str, Decision] = {
     "forwarded": "forwarded",
@@ -44,7 +33,8 @@ _BY_REASON: dict[str, Decision] = {
     # not counted as requests by the metrics (the scrape is one of them).
     "admin": "admin",
 }
-_BY_REASON.update({d: d for d in DECISIONS})
+# A reason may already be its decision word (the operator controls' reasons name theirs).
+_BY_REASON.update({d: d for d in get_args(Decision)})
 
 
 def decision_of(reason: str) -> Decision:

@@ -40,6 +40,16 @@ class Family:
     scheme: str
 
 
+# The X-Forwarded-* family Traefik and Caddy both write.
+X_FORWARDED = Family(
+    "x-forwarded-method",
+    "x-forwarded-uri",
+    "x-forwarded-host",
+    "x-forwarded-for",
+    True,
+    "x-forwarded-proto",
+)
+
 # SECURITY: each family lists only headers its proxy overwrites on every request (our example
 # configs make sure of it), so nothing here is a value the client chose.
 FAMILIES: dict[Proxy, Family] = {
@@ -55,24 +65,10 @@ FAMILIES: dict[Proxy, Family] = {
     ),
     # https://doc.traefik.io/traefik/middlewares/http/forwardauth/ "Forward-Request Headers";
     # with trustForwardHeader: false (the default) Traefik sets each from the request itself.
-    "traefik": Family(
-        "x-forwarded-method",
-        "x-forwarded-uri",
-        "x-forwarded-host",
-        "x-forwarded-for",
-        True,
-        "x-forwarded-proto",
-    ),
+    "traefik": X_FORWARDED,
     # https://caddyserver.com/docs/caddyfile/directives/forward_auth: `header_up` sets the
     # method and URI; config/Caddyfile.forward-auth sets host, client and scheme explicitly too.
-    "caddy": Family(
-        "x-forwarded-method",
-        "x-forwarded-uri",
-        "x-forwarded-host",
-        "x-forwarded-for",
-        True,
-        "x-forwarded-proto",
-    ),
+    "caddy": X_FORWARDED,
     # Envoy's HTTP ext_authz sends the original method, `path_prefix` + the original path and the
     # original Host; X-Forwarded-For ends with the address Envoy saw (use_remote_address: true).
     "envoy": Family(None, None, "host", "x-forwarded-for", True, "x-forwarded-proto"),
