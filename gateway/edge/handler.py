@@ -22,6 +22,7 @@ from gateway.policy.runtime import Runtime
 from gateway.settings.state import PortalState
 from gateway.wire.headers import (
     ForwardContext,
+    Headers,
     client_ip,
     decode_raw,
     is_trusted,
@@ -129,7 +130,9 @@ class Gateway:
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).
                 live = self.app[EXCHANGES].register(request.method)
-            response = await self._forward(request, decision, runtime, live, peer, rid)
+            response = await self._forward(
+                request, decision, runtime, live, client_headers, peer, trusted, rid
+            )
             if is_websocket(request) and note.reason == "forwarded":
                 note.reason = "websocket"
             if live is not None and live.cut:
@@ -166,16 +169,17 @@ class Gateway:
         allow: Allow,
         runtime: Runtime,
         live: LiveExchange | None,
+        client_headers: Headers,
         peer: str,
+        trusted: bool,
         rid: str,
     ) -> web.StreamResponse:
         cfg = runtime.config
-        client_headers = decode_raw(request.raw_headers)
         headers = request_headers(
             client_headers,
             ForwardContext(
                 peer=peer,
-                trusted_peer=is_trusted(peer, cfg.proxy.trusted_proxies),
+                trusted_peer=trusted,
                 scheme=request.scheme,
                 host=allow.host_header,
                 http_version=f"{request.version.major}.{request.version.minor}",
