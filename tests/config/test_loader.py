@@ -20,7 +20,6 @@ from gateway.settings import SOURCES
 from tests.conftest import (
     DEFAULT_ROUTES,
     ENABLED_STORE,
-    PAGE,
     config_data,
     config_yaml,
 )
@@ -412,8 +411,9 @@ def test_parse_config_alone_reads_no_page_and_no_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PORTAL_GATEWAY_SESSION_KEY", "e" * 40)
-    text = GOOD.replace(f"unavailable_page: {PAGE}", "unavailable_page: /nonexistent/page.html")
-    text = text.replace(f"  session_key: {'k' * 40}\n", "")
+    text = text_of(
+        customer_portal={"unavailable_page": "/nonexistent/page.html", "session_key": None}
+    )
     config = parse_config(text, "cfg.yaml")
     assert config.customer_portal.unavailable_page == "/nonexistent/page.html"
     assert config.customer_portal.unavailable_html == ""
@@ -423,28 +423,35 @@ def test_parse_config_alone_reads_no_page_and_no_environment(
 def test_parse_config_takes_the_page_and_the_key_from_its_resources() -> None:
     html = f"<p>{UNAVAILABLE_MESSAGE}</p>"
     given = Given({"/srv/page.html": html}, {"PORTAL_GATEWAY_SESSION_KEY": "e" * 40})
-    text = GOOD.replace(f"unavailable_page: {PAGE}", "unavailable_page: /srv/page.html")
-    text = text.replace(f"  session_key: {'k' * 40}\n", "")
+    text = text_of(customer_portal={"unavailable_page": "/srv/page.html", "session_key": None})
     config = parse_config(text, "cfg.yaml", given)
     assert given.asked == ["/srv/page.html"]
     assert config.customer_portal.unavailable_html == html
     assert config.customer_portal.session_key == b"e" * 40
     # Without the key, the packaged page is asked for (None).
     packaged = Given({None: html}, {})
-    parse_config(text.replace("  unavailable_page: /srv/page.html\n", ""), "c.yaml", packaged)
+    no_page = text_of(customer_portal={"unavailable_page": None, "session_key": None})
+    parse_config(no_page, "c.yaml", packaged)
     assert packaged.asked == [None]
 
 
+# A file store with its `field` misspelt and another store's `query` beside it.
+MISSPELT = {"source": ENABLED_STORE, "feild": "enabled", "query": "SELECT 1", "ttl": 2}
+
+
 def test_without_the_registry_a_stores_own_keys_are_kept_not_judged() -> None:
-    text = GOOD.replace("  field: enabled\n", "  feild: enabled\n  query: SELECT 1\n")
-    settings = parse_config(text, "cfg.yaml").settings
-    assert dict(settings.options) == {"feild": "enabled", "query": "SELECT 1"}
+    text = text_of(settings=MISSPELT)
+    kept = parse_config(text, "cfg.yaml").settings
+    assert dict(kept.options) == {"feild": "enabled", "query": "SELECT 1"}
     line = text.splitlines().index("  feild: enabled") + 1
-    assert settings.line("feild") == line
-    assert settings.line("source") == line - 1
-    assert settings.line(settings.HEADER) == text.splitlines().index("settings:") + 1
+    assert kept.line("feild") == line
+    assert kept.line("source") == line - 1
+    assert kept.line(kept.HEADER) == text.splitlines().index("settings:") + 1
     # Given the registry, the same text is judged in the same report as everything else.
-    text = text.replace("retry_after: 120", "retry_after: x")
+    text = text_of(
+        settings=MISSPELT,
+        customer_portal={"retry_after": "x"},
+    )
     retry = next(i for i, ln in enumerate(text.splitlines(), 1) if "retry_after" in ln)
     assert errors_of(text) == [
         f"cfg.yaml:{line - 1}: settings.field: required for file:// sources (e.g. enabled)",

@@ -10,12 +10,19 @@ import pytest
 
 from gateway.config import UNAVAILABLE_MESSAGE, ConfigError, config_from_text, load_config
 from gateway.config.resources import SESSION_KEY_ENV, LocalResources, packaged_page
-from tests.conftest import ENABLED_STORE, ROOT, SESSION_KEY, config_text
+from tests.conftest import ENABLED_STORE, ROOT, config_text
 from tests.processes import ENV
 
 PAGE_LINE = f"  unavailable_page: {ROOT / 'gateway' / 'static' / 'unavailable.html'}\n"
+
+
+def portal_text(**changes: object) -> str:
+    """The test config with `customer_portal` changed (None removes a key)."""
+    return config_text("http://127.0.0.1:8081", {"customer_portal": changes})
+
+
 # The test config without its explicit page, so the packaged one is used.
-NO_PAGE = config_text("http://127.0.0.1:8081").replace(PAGE_LINE, "")
+NO_PAGE = portal_text(unavailable_page=None)
 
 
 def test_the_packaged_page_is_the_one_in_the_package_and_says_the_sentence() -> None:
@@ -39,7 +46,7 @@ def test_an_explicit_page_is_relative_to_the_working_directory(
 ) -> None:
     (tmp_path / "pages").mkdir()
     (tmp_path / "pages" / "down.html").write_text(f"<p>{UNAVAILABLE_MESSAGE}</p>")
-    text = NO_PAGE.replace("  retry_after: 120\n", "  unavailable_page: pages/down.html\n")
+    text = portal_text(unavailable_page="pages/down.html")
     monkeypatch.chdir(tmp_path)
     config = config_from_text(text, str(ROOT / "config" / "cfg.yaml"))
     assert config.customer_portal.unavailable_page == "pages/down.html"
@@ -54,7 +61,7 @@ def test_an_explicit_page_is_relative_to_the_working_directory(
 def test_an_unreadable_page_is_located(tmp_path: Path) -> None:
     page = tmp_path / "page.html"
     page.write_bytes(b"\xff\xfe not text")
-    text = NO_PAGE.replace("  retry_after: 120\n", f"  unavailable_page: {page}\n")
+    text = portal_text(unavailable_page=str(page))
     with pytest.raises(ConfigError) as info:
         config_from_text(text, "cfg.yaml")
     line = text.splitlines().index(f"  unavailable_page: {page}") + 1
@@ -64,12 +71,12 @@ def test_an_unreadable_page_is_located(tmp_path: Path) -> None:
 
 
 def test_the_session_key_comes_from_the_environment_when_not_in_the_file() -> None:
-    text = NO_PAGE.replace(f"  session_key: {SESSION_KEY}\n", "")
+    text = portal_text(unavailable_page=None, session_key=None)
     key = "e" * 32
     assert config_from_text(text, "c.yaml", environ={}).customer_portal.session_key is None
     found = config_from_text(text, "c.yaml", environ={SESSION_KEY_ENV: key})
     assert found.customer_portal.session_key == key.encode()
-    named = text.replace("customer_portal:\n", "customer_portal:\n  session_key_env: MY_KEY\n")
+    named = portal_text(unavailable_page=None, session_key=None, session_key_env="MY_KEY")
     found = config_from_text(named, "c.yaml", environ={"MY_KEY": key, SESSION_KEY_ENV: "x"})
     assert found.customer_portal.session_key == key.encode()
 

@@ -7,25 +7,23 @@ import pytest
 from gateway.config import ConfigError, Route, parse_config
 from tests.conftest import config_text
 
-ROUTES = """\
-routes:
-  - name: office
-    paths: [/Office/, /api/office]
-    hosts: [Office.Example.COM., "*.example.com"]
-    methods: [GET, HEAD]
-    upstream: portal
-    portal: office
-  - paths: [/]
-    upstream: portal
-    portal: customer
-"""
+OFFICE: dict[str, object] = {
+    "name": "office",
+    "paths": ["/Office/", "/api/office"],
+    "hosts": ["Office.Example.COM.", "*.example.com"],
+    "methods": ["GET", "HEAD"],
+    "upstream": "portal",
+    "portal": "office",
+}
+CUSTOMER: dict[str, object] = {"paths": ["/"], "upstream": "portal", "portal": "customer"}
+ROUTES = [OFFICE, CUSTOMER]
 
 
-def routes_of(routes: str, extra: str = "") -> tuple[Route, ...]:
+def routes_of(routes: str | list[dict[str, object]], extra: str = "") -> tuple[Route, ...]:
     return parse_config(config_text("http://127.0.0.1:8081", extra, routes), "r.yaml").routes
 
 
-def errors_of(routes: str, extra: str = "") -> list[str]:
+def errors_of(routes: str | list[dict[str, object]], extra: str = "") -> list[str]:
     with pytest.raises(ConfigError) as info:
         routes_of(routes, extra)
     return [f"{i.key}: {i.message}" for i in info.value.issues]
@@ -46,12 +44,12 @@ def test_a_route_is_read_into_its_canonical_forms() -> None:
 
 
 def test_route_names_are_unique() -> None:
-    twice = ROUTES.replace("  - paths: [/]", "  - name: office\n    paths: [/]")
+    twice = [OFFICE, {"name": "office", **CUSTOMER}]
     assert errors_of(twice) == ["routes[1].name: duplicate route name 'office'"]
 
 
 def test_the_reserved_prefix_follows_admin_prefix() -> None:
-    routes = ROUTES.replace("/api/office", "/ops/x")
+    routes = [{**OFFICE, "paths": ["/Office/", "/ops/x"]}, CUSTOMER]
     assert errors_of(routes, "admin_prefix: /ops\n") == [
         "routes[0].paths: '/ops/x' is reserved for the gateway (/ops)"
     ]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from gateway.config import ConfigError, ProxyConfig, parse_config
-from tests.conftest import config_text
+from tests.conftest import ENABLED_STORE, config_text
 
 BASE = config_text("http://127.0.0.1:8081")
 
@@ -24,7 +24,9 @@ def errors_of(text: str) -> list[str]:
 
 
 def test_settings_common_keys_and_their_defaults() -> None:
-    settings = parse_config(BASE.replace("  ttl: 2\n", "  ttl: 1\n"), "s.yaml").settings
+    store = {"source": ENABLED_STORE, "field": "enabled", "ttl": 1}
+    one_second = config_text("http://127.0.0.1:8081", settings=store)
+    settings = parse_config(one_second, "s.yaml").settings
     assert (settings.ttl, settings.timeout, settings.on_error, settings.cold_start) == (
         1.0,
         1.0,  # min(1.5, ttl)
@@ -46,10 +48,14 @@ def test_settings_without_a_source() -> None:
 
 
 def test_customer_portal_cookie_names_paths_and_domains_are_checked() -> None:
-    text = BASE.replace(
-        "  retry_after: 120\n",
-        "  retry_after: 120\n  shared_session_cookies: ['a b']\n  cookie_paths: [x]\n"
-        "  cookie_domains: ['bad domain']\n  stamp_cookie: 'a;b'\n",
+    text = config_text(
+        "http://127.0.0.1:8081",
+        portal={
+            "shared_session_cookies": ["a b"],
+            "cookie_paths": ["x"],
+            "cookie_domains": ["bad domain"],
+            "stamp_cookie": "a;b",
+        },
     )
     assert errors_of(text) == [
         "customer_portal.shared_session_cookies[0]: expected a cookie name or pattern, got 'a b'",

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import aiohttp_session
 import pytest
+import yaml
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
@@ -171,7 +172,10 @@ async def test_reload_swaps_the_routes(aiohttp_server: AiohttpServer) -> None:
     app = await _app(aiohttp_server)
     await app.set_enabled(False)
     assert (await _get(app, "/office/x")).status == 200
-    customer_only = ROUTES.replace("portal: office\n", "portal: customer\n")
+    customer_only = [
+        {**route, "portal": "customer"} if route["portal"] == "office" else route
+        for route in yaml.safe_load(ROUTES)["routes"]
+    ]
     app.gate.reload(
         config_from_text(
             config_text("http://127.0.0.1:1", EXTRA, routes=customer_only, portal=SHARED),
