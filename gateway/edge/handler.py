@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiohttp import hdrs, web
 
@@ -17,9 +18,8 @@ from gateway.edge.keys import EXCHANGES, POLLER, RUNTIME, SOCKETS
 from gateway.edge.middlewares import outcome
 from gateway.edge.responses import error_response
 from gateway.edge.websocket import relay_websocket
-from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
+from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts, gate_state
 from gateway.policy.runtime import Runtime
-from gateway.settings.state import PortalState
 from gateway.wire.headers import (
     ForwardContext,
     Headers,
@@ -35,12 +35,6 @@ log = logging.getLogger("gateway")
 
 ResponseEdit = Callable[[web.StreamResponse], Awaitable[None]]
 ReservedHandler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
-
-
-def gate_state(state: PortalState) -> GateState:
-    return GateState(
-        enabled=state.enabled, last_disabled_at=state.last_disabled_at, cause=state.cause
-    )
 
 
 class Gateway:
@@ -145,8 +139,8 @@ class Gateway:
             note.reason = "customer_disabled_in_flight"
             assert facts is not None
             current = self.state()
-            note.cause, last = current.cause, current.last_disabled_at
-            denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
+            note.cause = current.cause
+            denied = runtime.gate.decide(facts, replace(current, enabled=False))
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
             return unavailable_response(request, cfg.customer_portal, cookies)
         except (asyncio.CancelledError, ConnectionError):

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import WSCloseCode, hdrs, web
 from aiohttp.typedefs import Handler
@@ -21,7 +21,7 @@ from multidict import CIMultiDict
 
 from gateway.config import Config
 from gateway.plugin.inflight import InFlight, Live
-from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
+from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts, gate_state
 from gateway.policy.pages import deny_page, error_page, unavailable_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
@@ -101,10 +101,7 @@ class PluginGate:
         return self.runtime.config
 
     def state(self) -> GateState:
-        state = self.poller.state
-        return GateState(
-            enabled=state.enabled, last_disabled_at=state.last_disabled_at, cause=state.cause
-        )
+        return gate_state(self.poller.state)
 
     def reload(self, config: Config) -> None:
         """Routes, hosts and the portal's page and cookies of `config` apply to the next
@@ -189,8 +186,7 @@ class PluginGate:
     def _unavailable(self, facts: RequestFacts, answer: Answer) -> web.Response:
         answer.replaced = True
         runtime = self.runtime
-        last = self.state().last_disabled_at
-        denied = runtime.gate.decide(facts, GateState(enabled=False, last_disabled_at=last))
+        denied = runtime.gate.decide(facts, replace(self.state(), enabled=False))
         cookies = denied.set_cookies if isinstance(denied, Deny) else ()
         portal = runtime.config.customer_portal
         return page_response(unavailable_page(portal, facts.accept, cookies, close=False))

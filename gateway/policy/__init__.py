@@ -7,7 +7,7 @@ upstream answer.
 
 from gateway.policy.classify import Classified, Refused, classify, is_reserved
 from gateway.policy.decision import Allow, Decision, Deny
-from gateway.policy.facts import FrontEnd, GateState, RequestFacts
+from gateway.policy.facts import FrontEnd, GateState, RequestFacts, gate_state
 from gateway.policy.gate import Gate
 from gateway.wire.negotiate import wants_json
 
@@ -22,6 +22,7 @@ __all__ = [
     "Refused",
     "RequestFacts",
     "classify",
+    "gate_state",
     "is_reserved",
     "wants_json",
 ]

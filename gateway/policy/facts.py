@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.settings.policy import Cause
+from gateway.settings.state import PortalState
 
 FrontEnd = Literal["proxy", "forward_auth", "plugin"]
 
@@ -46,6 +47,12 @@ class GateState:
     # Why `enabled` is what it is (gateway/settings/policy.py): never changes the decision, only
     # what a refusal says in the access log and the metrics.
     cause: Cause = "store"
+    # Preview links issued under an older generation were revoked (settings.override_file).
+    preview_generation: int = 0
+    # Shown on the unavailable page: the note for customers (schedule, override or store) and
+    # when the portal is expected back (epoch seconds; also Retry-After), when known.
+    message: str | None = None
+    retry_at: float | None = None
 
     def straddles_disable(self, started_at: float) -> bool:
         """True when a disable is in force now or happened since `started_at`."""
@@ -54,3 +61,15 @@ class GateState:
         return not self.enabled or (
             self.last_disabled_at is not None and self.last_disabled_at >= started_at
         )
+
+
+def gate_state(state: PortalState) -> GateState:
+    """The gate's view of the poller's state at this instant (every front end builds it so)."""
+    return GateState(
+        enabled=state.enabled,
+        last_disabled_at=state.last_disabled_at,
+        cause=state.cause,
+        preview_generation=state.preview_generation,
+        message=state.message,
+        retry_at=state.retry_at,
+    )

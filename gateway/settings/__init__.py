@@ -31,6 +31,9 @@ class Reading:
 
     enabled: bool
     changed_at: float | None = None
+    # Staff's optional note for customers (settings.message_field, a third SQL column, the
+    # `<key>:message` Redis key); shown under the sentence on the unavailable page.
+    message: str | None = None
 
 
 class SettingsSource(Protocol):

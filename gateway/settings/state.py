@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from gateway.settings.control import Override
 from gateway.settings.policy import Cause
 
 log = logging.getLogger("gateway.settings")
@@ -33,6 +34,14 @@ class PortalState:
         self.last_disabled_at: float | None = None
         self.last_error: str | None = None
         self.last_success_at: float | None = None
+        # The operator controls (gateway/settings/control.py), read by the poller each TTL.
+        self.override: Override | None = None
+        self.preview_generation = 0
+        # The store's note for customers (Reading.message), and what the page shows now: the
+        # note of the strongest cause (schedule, override, store) and the expected return.
+        self.store_message: str | None = None
+        self.message: str | None = None
+        self.retry_at: float | None = None
         self._subscribers: list[Callable[[bool], None]] = []
 
     @property

@@ -6,10 +6,9 @@ import pytest
 
 from gateway.config import config_from_text
 from gateway.edge.facts import exact_reserved
-from gateway.edge.handler import GATEWAY, gate_state
+from gateway.edge.handler import GATEWAY
 from gateway.edge.reload import apply_config
 from gateway.settings import SOURCES
-from gateway.settings.state import PortalState
 from tests.conftest import SESSION_KEY, StartGateway, StartUpstream, config_data, config_yaml
 
 OFFICE_ONLY = [{"name": "office", "paths": ["/office"], "upstream": "portal", "portal": "office"}]
@@ -31,12 +30,6 @@ OFFICE_ONLY = [{"name": "office", "paths": ["/office"], "upstream": "portal", "p
 )
 def test_exact_reserved(target: str, exact: bool) -> None:
     assert exact_reserved(target, "/_gateway") is exact
-
-
-def test_gate_state_reads_the_portal_state_as_one_value() -> None:
-    state = PortalState("file:///s.json")
-    state.last_disabled_at = 5.0
-    assert (gate_state(state).enabled, gate_state(state).last_disabled_at) == (False, 5.0)
 
 
 async def test_a_reloaded_config_applies_to_the_next_request_and_names_what_waits(

@@ -6,7 +6,9 @@ import dataclasses
 
 import pytest
 
-from gateway.policy.facts import GateState, RequestFacts
+from gateway.policy.facts import GateState, RequestFacts, gate_state
+from gateway.settings.control import Override
+from gateway.settings.state import PortalState
 
 STARTED = 100.0
 
@@ -32,3 +34,18 @@ def test_facts_are_frozen_and_default_to_a_proxy_request_without_framing_facts()
     assert (facts.has_body, facts.via_loop) == (False, False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         facts.method = "POST"  # type: ignore[misc]
+
+
+def test_gate_state_reads_the_portal_state_as_one_value() -> None:
+    state = PortalState("file:///s.json")
+    state.last_disabled_at = 5.0
+    state.preview_generation, state.message, state.retry_at = 2, "Back soon", 9.0
+    state.override = Override("disable", 9.0, "billing")
+    assert gate_state(state) == GateState(
+        enabled=False,
+        last_disabled_at=5.0,
+        cause="cold_start",
+        preview_generation=2,
+        message="Back soon",
+        retry_at=9.0,
+    )
