@@ -34,6 +34,9 @@ class RequestFacts:
     transfer_codings: tuple[str, ...] = ()
     has_body: bool = False
     via_loop: bool = False  # our own Via pseudonym is already in the request
+    # Picks the unavailable page's language (customer_portal.sentences); every front end
+    # passes it on (nginx, Traefik and Caddy send the client's headers, Envoy when listed).
+    accept_language: str = ""
 
 
 @dataclass(frozen=True)
