@@ -8,6 +8,7 @@ cannot disagree about a request they describe alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from gateway.settings.policy import Cause
@@ -56,6 +57,7 @@ class GateState:
     # when the portal is expected back (epoch seconds; also Retry-After), when known.
     message: str | None = None
     retry_at: float | None = None
+    retry_offset: timedelta | None = None  # the page shows `retry_at` in it (None: UTC)
 
     def straddles_disable(self, started_at: float) -> bool:
         """True when a disable is in force now or happened since `started_at`."""
@@ -75,4 +77,5 @@ def gate_state(state: PortalState) -> GateState:
         preview_generation=state.preview_generation,
         message=state.message,
         retry_at=state.retry_at,
+        retry_offset=state.retry_offset,
     )

@@ -10,7 +10,6 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from http import HTTPStatus
 
 from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
@@ -93,13 +92,12 @@ def unavailable_page(
     set_cookies: Iterable[str] = (),
     *,
     close: bool,
-    offset: timedelta | None = None,
 ) -> Page:
     """503 with Retry-After, no-store, the page (in the client's language) or JSON, staff's
     note and the expected return from `state`, and the given cookie expiries.
 
-    `now` is the wall clock (Retry-After counts down to `state.retry_at`); `offset` is the one
-    the return time is shown in (a schedule's own; default UTC).
+    `now` is the wall clock (Retry-After counts down to `state.retry_at`); the return time is
+    shown in `state.retry_offset` (a schedule's own; default UTC).
     """
     headers = [
         ("Retry-After", str(retry_after(state.retry_at, now, portal.retry_after))),
@@ -117,7 +115,7 @@ def unavailable_page(
     headers += [("Set-Cookie", line) for line in set_cookies]
     page = portal.localised_html.get(language, portal.unavailable_html)
     sentence = portal.sentences.get(language, UNAVAILABLE_MESSAGE)
-    text = render_page(page, sentence, state.message, state.retry_at, offset)
+    text = render_page(page, sentence, state.message, state.retry_at, state.retry_offset)
     return Page(503, "text/html", text, tuple(headers), close)
 
 

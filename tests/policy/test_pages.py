@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import replace
+from datetime import timedelta
 
 from gateway.config import UNAVAILABLE_MESSAGE, config_from_text
 from gateway.policy.decision import Deny
@@ -83,6 +84,11 @@ def test_a_note_and_a_return_time_reach_the_page_json_and_retry_after() -> None:
         "message_detail": "Billing <b>run</b> & co",
         "retry_at": "2027-01-15T08:01:30Z",
     }
+    local = replace(state, retry_offset=timedelta(hours=1))
+    shown = unavailable_page(PORTAL, local, NOW, "text/html", close=False)
+    assert '<time datetime="2027-01-15T09:01:30+01:00">2027-01-15 09:01 +01:00</time>' in (
+        shown.text
+    )
     late = unavailable_page(PORTAL, state, NOW + 500, "application/json", close=False)
     assert late.headers[0] == ("Retry-After", "1")
 
