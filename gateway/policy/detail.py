@@ -23,6 +23,7 @@ MARKER = "<!--portal-gateway:detail-->"
 # override); the bound only keeps a store that changes its note every poll from growing it.
 CACHE_SIZE = 256
 _CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*\s*>")
+_BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
 
 
 def rfc3339_utc(epoch: float) -> str:
@@ -61,7 +62,11 @@ def place_detail(page: str, sentence: str, detail: str) -> str:
         return page.replace(MARKER, detail)
     if not detail:
         return page
-    at = page.find(sentence)
+    # In the body: a page whose <title> repeats the sentence gets its detail under the text.
+    body = _BODY.search(page)
+    at = page.find(sentence, body.end() if body is not None else 0)
+    if at < 0:
+        at = page.find(sentence)
     if at < 0:  # checked at start; a page without it still gets its detail, at the end
         return page + detail
     end = at + len(sentence)

@@ -35,6 +35,10 @@ def test_the_detail_goes_at_the_marker_and_an_empty_one_removes_it() -> None:
         (f"<main><p class=s>{S}</p><p>thanks</p></main>", f"<main><p class=s>{S}</p>D<p>thanks"),
         (f"<div><strong>{S}</strong> more</div>", f"<div><strong>{S}</strong>D more</div>"),
         (f"bare {S}", f"bare {S}D"),
+        (
+            f"<html><head><title>{S}</title></head><BODY class=x><h1>{S}</h1><p>x</p>",
+            f"<html><head><title>{S}</title></head><BODY class=x><h1>{S}</h1>D<p>x</p>",
+        ),
     ],
 )
 def test_without_a_marker_the_detail_follows_the_element_holding_the_sentence(
