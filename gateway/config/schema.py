@@ -129,6 +129,10 @@ class CustomerPortalConfig:
     # None: the page packaged with the gateway (gateway/static/unavailable.html).
     unavailable_page: str | None = None
     unavailable_html: str = field(metadata=DERIVED, default="", repr=False)
+    # Language tag (lower case) -> its sentence; its page is `unavailable.<tag>.html` beside
+    # `unavailable_page`, chosen by Accept-Language. English (the sentence above) is the default.
+    sentences: Mapping[str, str] = field(default_factory=dict)
+    localised_html: Mapping[str, str] = field(metadata=DERIVED, default_factory=dict, repr=False)
     retry_after: int = 120
     stamp_cookie: str = "portal_gateway_stamp"
     session_key: bytes | None = field(
