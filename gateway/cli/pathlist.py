@@ -20,7 +20,7 @@ from gateway.policy.lint import Endpoint
 _METHOD = re.compile(r"^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$")
 _TARGET = re.compile(r"^(/|https?://[^/?#]+(/|$))", re.IGNORECASE)
 _COMMENT = re.compile(r"(^|\s)#.*$")
-_YAML_OPENAPI = re.compile(r"^(openapi|swagger)\s*:", re.MULTILINE)
+_YAML_OPENAPI = re.compile(r"^([\"']?)(openapi|swagger)\1\s*:", re.MULTILINE)
 
 
 class PathsError(Exception):
@@ -33,7 +33,8 @@ class PathsError(Exception):
 
 def _read(file: str) -> str:
     try:
-        with open(file, encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark some editors write is not part of the first line.
+        with open(file, encoding="utf-8-sig") as handle:
             return handle.read()
     except OSError as exc:
         raise PathsError([f"{file}: cannot read: {exc.strerror or exc}"]) from None

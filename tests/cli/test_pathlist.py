@@ -55,7 +55,9 @@ def test_against_reads_a_list_json_or_yaml_by_what_the_file_holds(tmp_path: Path
     (tmp_path / "api.json").write_text("  " + json.dumps(doc))
     (tmp_path / "api.txt").write_text("# not yaml: a list\nPOST /pay\n")
     (tmp_path / "openapi.yml").write_text("# spec\nopenapi: 3.0.0\npaths:\n  /pay:\n    post: {}\n")
-    for name in ("api.json", "api.txt", "openapi.yml"):
+    (tmp_path / "quoted.yml").write_text("'openapi': '3.0.0'\n'paths': {'/pay': {'post': {}}}\n")
+    (tmp_path / "bom.json").write_text("\ufeff" + json.dumps(doc), encoding="utf-8")
+    for name in ("api.json", "api.txt", "openapi.yml", "quoted.yml", "bom.json"):
         [endpoint] = read_against(str(tmp_path / name))
         assert (endpoint.method, endpoint.target) == ("POST", "/pay"), name
 
