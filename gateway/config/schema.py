@@ -75,6 +75,8 @@ class Route:
     portal: Portal
     hosts: tuple[str, ...] = ()
     methods: frozenset[str] | None = None
+    # The body limit on this route; None: `proxy.client_max_size`.
+    client_max_size: int | None = None
     # Decoded segments of each path, computed once so matching never re-parses config.
     segments: tuple[tuple[str, ...], ...] = field(metadata=DERIVED, default=())
 

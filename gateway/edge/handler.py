@@ -208,6 +208,7 @@ class Gateway:
             on_response=tuple(on_response),
             live=live,
             sockets=self.app[SOCKETS],
+            client_max_size=route.client_max_size,
         )
         if is_websocket(request):
             return await relay_websocket(self.forwarder, exchange)
