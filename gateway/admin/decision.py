@@ -132,7 +132,15 @@ def decide(
             decision.set_cookies,
             config.customer_portal.stamp_cookie,
             decision.route.name,
+            shadowed=decision.shadowed,
         )
+        if decision.shadowed is not None:
+            log.info(
+                "shadow: decision would_block, route %s, reason %s [request %s]",
+                decision.route.name,
+                decision.shadowed,
+                request_id,
+            )
         return _send(answer, request_id)
     accept = request.headers.get(hdrs.ACCEPT, "")
     page = deny_page(decision, config.customer_portal, request_id, accept)

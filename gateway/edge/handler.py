@@ -120,10 +120,13 @@ class Gateway:
                 response = deny_response(request, decision, cfg.customer_portal, rid)
                 return response
             note.route, note.portal = decision.route.name, decision.route.portal
+            note.cause = decision.shadowed
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).
-                live = self.app[EXCHANGES].register(request.method)
+                # Shadow mode cuts nothing: counted, never held.
+                held = not runtime.gate.shadow
+                live = self.app[EXCHANGES].register(request.method, held=held)
             response = await self._forward(
                 request, decision, runtime, live, client_headers, peer, trusted, rid
             )

@@ -129,9 +129,18 @@ class PluginGate:
                 log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
             return page_response(deny_page(decision, portal, rid, facts.accept))
         live = None
-        if decision.route.portal == "customer":
+        if decision.shadowed is not None:
+            # No access log in-process: this line is shadow mode's count (decision would_block).
+            log.info(
+                "shadow: decision would_block, route %s, reason %s [request %s]",
+                decision.route.name,
+                decision.shadowed,
+                rid,
+            )
+        if decision.route.portal == "customer" and not runtime.gate.shadow:
             # SECURITY: held from the decision (no await since) until the handler is done, so
-            # a disable reaches it in every phase (gateway/plugin/inflight.py).
+            # a disable reaches it in every phase (gateway/plugin/inflight.py). Shadow mode
+            # cuts nothing, so it holds nothing.
             live = self.inflight.register(request.method, request.body_exists)
         answer = Answer(runtime.gate, decision, live)
         # Before the clone below: a clone copies the request's state, so the answer is found
