@@ -251,8 +251,10 @@ class GatewayTestServer(TestServer):
     async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
         return make_runner(self.app, self.config)
 
-    async def start_server(self, **kwargs: Any) -> None:
-        await super().start_server(**kwargs)
+    async def start_server(
+        self, loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any
+    ) -> None:
+        await super().start_server(loop, **kwargs)
         # As GatewayServer.start does: the self-check probes this listener.
         assert self.runner is not None
         self.app[SELF_CHECK].listening(self.runner.addresses)
