@@ -124,9 +124,7 @@ class Gateway:
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).
-                # Shadow mode cuts nothing: counted, never held.
-                held = not runtime.gate.shadow
-                live = self.app[EXCHANGES].register(request.method, held=held)
+                live = self.app[EXCHANGES].register(request.method)
             response = await self._forward(
                 request, decision, runtime, live, client_headers, peer, trusted, rid
             )

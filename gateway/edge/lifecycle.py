@@ -59,7 +59,7 @@ async def upstream_client(app: web.Application) -> AsyncIterator[None]:
 def _on_portal_change(app: web.Application, enabled: bool) -> None:
     app[METRICS].state_changes.inc()
     observe_state(app)
-    if not enabled:
+    if not enabled and not app[RUNTIME].runtime.gate.shadow:
         # Every customer exchange in flight ends now by its phase, not when it next sends;
         # a committed one gets read_timeout (the current one) to finish (gateway/edge/exchanges.py).
         grace = app[RUNTIME].runtime.config.proxy.read_timeout

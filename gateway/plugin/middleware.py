@@ -106,10 +106,15 @@ class PluginGate:
     def reload(self, config: Config) -> None:
         """Routes, hosts and the portal's page and cookies of `config` apply to the next
         request; the settings store and the session key keep their running values."""
+        was_shadow = self.runtime.gate.shadow
         self.runtime = Runtime(config, Gate(config, self.session_key))
+        if was_shadow and not self.runtime.gate.shadow and not self.poller.state.enabled:
+            # SECURITY: leaving shadow mode while disabled ends what shadow mode let in.
+            self.inflight.on_disable(grace=config.proxy.read_timeout)
 
     def on_portal_change(self, enabled: bool) -> None:
-        if not enabled:
+        # Shadow mode cuts nothing in flight (gateway/policy/shadow.py).
+        if not enabled and not self.runtime.gate.shadow:
             self.inflight.on_disable(grace=self.config.proxy.read_timeout)
 
     # -- request phase ---------------------------------------------------------------------
@@ -137,10 +142,9 @@ class PluginGate:
                 decision.shadowed,
                 rid,
             )
-        if decision.route.portal == "customer" and not runtime.gate.shadow:
+        if decision.route.portal == "customer":
             # SECURITY: held from the decision (no await since) until the handler is done, so
-            # a disable reaches it in every phase (gateway/plugin/inflight.py). Shadow mode
-            # cuts nothing, so it holds nothing.
+            # a disable reaches it in every phase (gateway/plugin/inflight.py).
             live = self.inflight.register(request.method, request.body_exists)
         answer = Answer(runtime.gate, decision, live)
         # Before the clone below: a clone copies the request's state, so the answer is found

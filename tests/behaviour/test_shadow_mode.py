@@ -19,7 +19,9 @@ from pytest_aiohttp import AiohttpServer
 
 from gateway.admin.forward_answer import SHADOW
 from gateway.cli.main import main
+from gateway.config import config_from_text
 from gateway.config.selfcheck import SHADOW_WARNING
+from gateway.edge.reload import apply_config
 from gateway.web.reminder import REMINDER
 from tests.behaviour.test_metrics import scrape, value
 from tests.conftest import StartGateway, StartUpstream, config_text, raw_exchange
@@ -192,3 +194,42 @@ def test_check_warns_about_shadow_mode(tmp_path: Path, capsys: pytest.CaptureFix
     line = path.read_text().splitlines().index("  mode: shadow") + 1
     assert f"{path}:{line}: customer_portal.mode: warning: {SHADOW_WARNING}\n" in err
     assert "OK" in out
+
+
+async def test_leaving_shadow_mode_while_disabled_ends_what_it_let_in(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def feed(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"first ")
+        entered.set()
+        await release.wait()
+        await response.write(b"last")
+        await response.write_eof()
+        return response
+
+    up = await upstream({"/feed": feed})
+    gw = await gateway(up.url, portal=SHADOW_MODE)
+    await gw.set_enabled(False)
+
+    relaying = asyncio.Event()
+
+    async def fetch() -> bytes:
+        async with gw.client.get("/feed") as resp:
+            assert resp.status == 200  # let in by shadow mode
+            relaying.set()
+            return await resp.read()
+
+    task = asyncio.create_task(fetch())
+    await entered.wait()
+    await relaying.wait()  # the answer is relaying to the client
+    enforce = config_from_text(config_text(up.url, {"admin_public": True}), "test.yaml")
+    apply_config(gw.client.app, enforce)  # what a SIGHUP does
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await task  # the answer relaying is aborted, as at a flip
+    release.set()
+    async with gw.client.get("/enroll") as resp:
+        assert resp.status == 503

@@ -10,9 +10,17 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from gateway.config import UNAVAILABLE_MESSAGE
+from gateway.config import UNAVAILABLE_MESSAGE, config_from_text
+from gateway.edge.reload import apply_config
 from gateway.edge.selfcheck import SELF_CHECK, SelfChecker
-from tests.conftest import ENABLED_STORE, Gateway, StartGateway, StartUpstream
+from tests.conftest import (
+    ENABLED_STORE,
+    Gateway,
+    StartGateway,
+    StartUpstream,
+    config_data,
+    config_yaml,
+)
 
 CHECKS = {"self_check": {"customer": "/enroll", "office": "/office/settings"}}
 # A short TTL: a failure is reported once one TTL of retries has passed.
@@ -154,3 +162,18 @@ async def test_no_self_check_configured(upstream: StartUpstream, gateway: StartG
     await gw.set_enabled(False)
     document = await state(gw)
     assert (document["self_check"], document["mode"]) == (None, "enforce")
+
+
+async def test_a_reload_out_of_shadow_mode_checks_again(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, portal={**CHECKS, "mode": "shadow"})
+    await rounds(gw, 1)
+    data = config_data(up.url, portal=CHECKS, admin_public=True)
+    apply_config(gw.client.app, config_from_text(config_yaml(data), "test.yaml"))
+    await rounds(gw, 2)
+    document = await state(gw)
+    assert document["mode"] == "enforce"
+    assert document["self_check"]["customer"]["ok"] is True
+    assert document["self_check"]["office"]["ok"] is True
