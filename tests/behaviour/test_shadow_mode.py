@@ -188,12 +188,14 @@ async def test_shadow_mode_is_loud(
 
 def test_check_warns_about_shadow_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "shadow.yaml"
-    path.write_text(config_text("http://127.0.0.1:8081", portal=SHADOW_MODE))
+    checks = {"self_check": {"customer": "/enroll", "office": "http://office.example/office"}}
+    path.write_text(config_text("http://127.0.0.1:8081", portal={**SHADOW_MODE, **checks}))
     main(["check", "--config", str(path)])
     out, err = capsys.readouterr()
     line = path.read_text().splitlines().index("  mode: shadow") + 1
     assert f"{path}:{line}: customer_portal.mode: warning: {SHADOW_WARNING}\n" in err
-    assert "OK" in out
+    assert "mode        shadow: NOT enforced, customers pass (counted as would_block)\n" in out
+    assert "self_check  customer GET localhost/enroll, office GET office.example/office\n" in out
 
 
 async def test_leaving_shadow_mode_while_disabled_ends_what_it_let_in(
