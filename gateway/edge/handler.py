@@ -141,7 +141,9 @@ class Gateway:
             assert facts is not None
             current = self.state()
             note.cause = current.cause
-            denied = runtime.gate.decide(facts, replace(current, enabled=False))
+            # enforce(): an exchange shadow mode let in, cut by a reload out of shadow mode,
+            # gets enforce's answer too, its sessions expired.
+            denied = runtime.gate.enforce(facts, replace(current, enabled=False))
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
             return unavailable_response(request, cfg.customer_portal, cookies)
         except (asyncio.CancelledError, ConnectionError):

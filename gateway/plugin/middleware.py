@@ -199,7 +199,7 @@ class PluginGate:
     def _unavailable(self, facts: RequestFacts, answer: Answer) -> web.Response:
         answer.replaced = True
         runtime = self.runtime
-        denied = runtime.gate.decide(facts, replace(self.state(), enabled=False))
+        denied = runtime.gate.enforce(facts, replace(self.state(), enabled=False))
         cookies = denied.set_cookies if isinstance(denied, Deny) else ()
         portal = runtime.config.customer_portal
         return page_response(unavailable_page(portal, facts.accept, cookies, close=False))

@@ -36,7 +36,9 @@ def translate(gate: Gate, decision: Decision, facts: RequestFacts, state: GateSt
     """`decision` (enforce mode's) as shadow mode answers it."""
     if isinstance(decision, Deny):
         if decision.cause is None or decision.route is None:
-            return decision  # not the portal's refusal: 404, 400, 421, loop ... still refuse
+            # SECURITY: only the portal's own refusals (a customer route while it is off) turn
+            # into allows; 404, 400, 421, 405, a loop and the reserved prefix still refuse.
+            return decision
         # The request as enforcing would forward it were the portal on: its route, target and
         # stamp plan (sessions bound as they would be), then untouched.
         replay = gate.enforce(facts, replace(state, enabled=True))
