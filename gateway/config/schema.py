@@ -118,6 +118,30 @@ class SettingsConfig:
         return safe_repr(self, source=mask_url)
 
 
+Mode = Literal["enforce", "shadow"]
+
+
+@dataclass(frozen=True)
+class SelfCheckTarget:
+    """One probe of `customer_portal.self_check`: the origin-form target and the Host sent.
+
+    Written as a URL, its authority is the Host; written as a path, the Host is the first plain
+    `server_names` entry, else `localhost`.
+    """
+
+    target: str  # origin form: /path?query
+    host: str
+
+
+@dataclass(frozen=True)
+class SelfCheckConfig:
+    """`customer_portal.self_check`: a customer and an office target, probed after each flip
+    through the gateway's own public listener (gateway/edge/selfcheck.py)."""
+
+    customer: SelfCheckTarget
+    office: SelfCheckTarget
+
+
 @dataclass(frozen=True)
 class CustomerPortalConfig:
     """What customers see and which of their cookies are sessions."""
@@ -136,6 +160,10 @@ class CustomerPortalConfig:
     sentences: Mapping[str, str] = field(default_factory=dict)
     localised_html: Mapping[str, str] = field(metadata=DERIVED, default_factory=dict, repr=False)
     retry_after: int = 120
+    # `shadow`: nothing is refused for the portal's sake; what enforcing would have refused
+    # is counted and logged as `would_block` (gateway/policy/shadow.py).
+    mode: Mode = "enforce"
+    self_check: SelfCheckConfig | None = None
     stamp_cookie: str = "portal_gateway_stamp"
     session_key: bytes | None = field(
         default=None, repr=False, metadata=keys("session_key", "session_key_env")
@@ -210,6 +238,7 @@ SECTIONS: dict[str, type[Any]] = {
     "settings": SettingsConfig,
     "routes[]": Route,
     "customer_portal": CustomerPortalConfig,
+    "customer_portal.self_check": SelfCheckConfig,
     "proxy": ProxyConfig,
     "forward_auth": ForwardAuthConfig,
 }

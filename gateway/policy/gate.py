@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from gateway.config import Config
+from gateway.policy import shadow
 from gateway.policy.classify import Refused, classify
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import GateState, RequestFacts
@@ -31,8 +32,21 @@ class Gate:
     def __repr__(self) -> str:
         return f"Gate(routes={len(self.config.routes)}, stamp={self.portal.stamp_cookie!r})"
 
+    @property
+    def shadow(self) -> bool:
+        return self.portal.mode == "shadow"
+
     # -- request phase ---------------------------------------------------------------------
     def decide(self, facts: RequestFacts, state: GateState) -> Decision:
+        decision = self.enforce(facts, state)
+        if self.shadow:
+            # Decided in enforce terms first, so what is counted as would_block is exactly what
+            # enforcing would refuse or strip (gateway/policy/shadow.py).
+            return shadow.translate(self, decision, facts, state)
+        return decision
+
+    def enforce(self, facts: RequestFacts, state: GateState) -> Decision:
+        """The decision of enforce mode, whatever `customer_portal.mode` says."""
         if facts.via_loop:
             return Deny(508, "loop", "error", close=facts.has_body)
         try:
@@ -149,7 +163,9 @@ class Gate:
         after the switch (a disable now in force, or one since the request began) gets its
         customer session cookies expired instead, and no stamp.
         """
-        after_switch = state.straddles_disable(plan.started_at)
+        # Shadow mode expires nothing, and binds what it sees as enforcing would have, so the
+        # stamps are right the day enforcing starts (README "Shadow mode").
+        after_switch = not self.shadow and state.straddles_disable(plan.started_at)
         stamp, changed = plan.stamp, plan.changed
         keep: list[str] = []
         added: list[str] = []

@@ -49,8 +49,15 @@ server_names: [portal.example.com, office.example.com, "127.0.0.1", localhost]
 SHARED = "  shared_session_cookies: [sessionid]\n"
 
 
-def table_config(upstream_url: str = "http://127.0.0.1:1", extra: str = "") -> Config:
-    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=SHARED)
+def portal_yaml(mode: str = "enforce") -> str:
+    """The table's `customer_portal` additions, in the case's mode."""
+    return SHARED + f"  mode: {mode}\n"
+
+
+def table_config(
+    upstream_url: str = "http://127.0.0.1:1", extra: str = "", mode: str = "enforce"
+) -> Config:
+    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=portal_yaml(mode))
     return config_from_text(text, "table.yaml")
 
 
@@ -81,6 +88,7 @@ class Case:
     stamp: dict[str, tuple[str, float]] | None = None
     stamp_issued: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    mode: str = "enforce"  # customer_portal.mode
 
     def cookie_header(self) -> str:
         parts = [self.cookie] if self.cookie else []
@@ -310,5 +318,113 @@ CASES = [
         "refused_501",
         proxy_only=True,
         extra={"te": "gzip, chunked"},
+    ),
+    # -- shadow mode: nothing the portal would refuse or strip is; other refusals stand -------------
+    Case(
+        "shadow-disabled-home",
+        "GET",
+        "/",
+        "allow customer",
+        "would_block",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-pay",
+        "POST",
+        "/pay",
+        "allow customer",
+        "would_block",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-logs-no-one-out",
+        "GET",
+        "/enroll",
+        "allow customer",
+        "would_block",
+        cookie="portal_session=s1; remember_me=r; sessionid=st; theme=dark",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-stale-session-kept",
+        "GET",
+        "/home",
+        "allow customer",
+        "would_block",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", BEFORE)},
+        mode="shadow",
+    ),
+    Case(
+        "shadow-fresh-session",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", AFTER)},
+        mode="shadow",
+    ),
+    Case(
+        "shadow-non-token-name-kept",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie="theme=dark; portal{session=s1",
+        disabled_at=DISABLED_AT,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-enabled-home",
+        "GET",
+        "/",
+        "allow customer",
+        "forwarded",
+        cookie=S,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-office",
+        "POST",
+        "/office/pay",
+        "allow office",
+        "forwarded",
+        cookie=S,
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-bad-path",
+        "GET",
+        "/office/../pay",
+        "deny 400",
+        "refused_400",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-unknown-host",
+        "GET",
+        "/",
+        "deny 421",
+        "refused_421",
+        host="evil.example.net",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-reserved",
+        "GET",
+        "/_GATEWAY/metrics",
+        "deny 404",
+        "refused_404",
+        enabled=False,
+        mode="shadow",
     ),
 ]
