@@ -135,5 +135,5 @@ def decide(
         )
         return _send(answer, request_id)
     accept = request.headers.get(hdrs.ACCEPT, "")
-    page = deny_page(decision, config.customer_portal, request_id, accept)
+    page = deny_page(decision, config.customer_portal, request_id, accept, state, now)
     return _denied(request, config, page, request_id)

@@ -228,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                 help="worker processes serving the same port (default 1: this process "
                 "alone; 'auto': one per CPU this process may use)",
             )
+    from gateway.cli.override import add_override
+
+    add_override(sub, lambda args: _load(config_path(args)), _log_options)
     demo = _command(sub, "demo", cmd_demo)
     demo.add_argument(
         "--config",

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 
 from gateway.config import CustomerPortalConfig
-from gateway.policy import Deny
+from gateway.policy import Deny, GateState
 from gateway.policy.pages import deny_page, unavailable_page
 from gateway.web.pages import page_response
 
@@ -18,17 +18,25 @@ def unavailable_response(
     set_cookies: Iterable[str] = (),
     *,
     close: bool = False,
+    state: GateState | None = None,
+    now: float = 0.0,
 ) -> web.Response:
     """503 with Retry-After, no-store, the page or JSON, and the given cookie expiries."""
     # The body is never read, let alone forwarded; the connection cannot be reused.
     close = close or request.body_exists
     accept = request.headers.get(hdrs.ACCEPT, "")
-    return page_response(unavailable_page(portal, accept, set_cookies, close=close))
+    page = unavailable_page(portal, accept, set_cookies, close=close, state=state, now=now)
+    return page_response(page)
 
 
 def deny_response(
-    request: web.BaseRequest, deny: Deny, portal: CustomerPortalConfig, request_id: str
+    request: web.BaseRequest,
+    deny: Deny,
+    portal: CustomerPortalConfig,
+    request_id: str,
+    state: GateState | None = None,
+    now: float = 0.0,
 ) -> web.Response:
     """The answer a Deny gives a client of the proxy."""
     accept = request.headers.get(hdrs.ACCEPT, "")
-    return page_response(deny_page(deny, portal, request_id, accept))
+    return page_response(deny_page(deny, portal, request_id, accept, state, now))

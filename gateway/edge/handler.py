@@ -103,7 +103,8 @@ class Gateway:
                 via=cfg.proxy.via,
             )
             try:
-                decision = runtime.gate.decide(facts, self.state())
+                state = self.state()
+                decision = runtime.gate.decide(facts, state)
             except Exception:
                 # SECURITY: the decision failed; fail closed (answered, never forwarded).
                 log.exception("decision failed [request %s]", rid)
@@ -117,7 +118,9 @@ class Gateway:
                     note.route, note.portal = decision.route.name, decision.route.portal
                 if decision.reason.startswith("refused_"):
                     log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
-                response = deny_response(request, decision, cfg.customer_portal, rid)
+                response = deny_response(
+                    request, decision, cfg.customer_portal, rid, state, self.wall()
+                )
                 return response
             note.route, note.portal = decision.route.name, decision.route.portal
             if decision.route.portal == "customer":
@@ -142,7 +145,9 @@ class Gateway:
             note.cause = current.cause
             denied = runtime.gate.decide(facts, replace(current, enabled=False))
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
-            return unavailable_response(request, cfg.customer_portal, cookies)
+            return unavailable_response(
+                request, cfg.customer_portal, cookies, state=current, now=self.wall()
+            )
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception:

@@ -119,7 +119,8 @@ class PluginGate:
         portal = runtime.config.customer_portal
         rid = uuid.uuid4().hex
         try:
-            decision = runtime.gate.decide(facts, self.state())
+            state = self.state()
+            decision = runtime.gate.decide(facts, state)
         except Exception:
             # SECURITY: the decision failed; fail closed (the app's handler never runs).
             log.exception("decision failed [request %s]", rid)
@@ -127,7 +128,8 @@ class PluginGate:
         if isinstance(decision, Deny):
             if decision.reason.startswith("refused_"):
                 log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
-            return page_response(deny_page(decision, portal, rid, facts.accept))
+            page = deny_page(decision, portal, rid, facts.accept, state, self.wall())
+            return page_response(page)
         live = None
         if decision.route.portal == "customer":
             # SECURITY: held from the decision (no await since) until the handler is done, so
@@ -186,10 +188,14 @@ class PluginGate:
     def _unavailable(self, facts: RequestFacts, answer: Answer) -> web.Response:
         answer.replaced = True
         runtime = self.runtime
-        denied = runtime.gate.decide(facts, replace(self.state(), enabled=False))
+        current = self.state()
+        denied = runtime.gate.decide(facts, replace(current, enabled=False))
         cookies = denied.set_cookies if isinstance(denied, Deny) else ()
         portal = runtime.config.customer_portal
-        return page_response(unavailable_page(portal, facts.accept, cookies, close=False))
+        page = unavailable_page(
+            portal, facts.accept, cookies, close=False, state=current, now=self.wall()
+        )
+        return page_response(page)
 
     # -- response phase --------------------------------------------------------------------
     def prepared(self, request: web.BaseRequest, response: web.StreamResponse) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 
 from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
 from gateway.policy.decision import Deny
+from gateway.policy.facts import GateState
 from gateway.wire.negotiate import wants_json
 
 _PAGE = """<!doctype html>
@@ -75,12 +77,26 @@ def error_page(
     return Page(status, "text/html", page, headers, close)
 
 
+def retry_after(portal: CustomerPortalConfig, state: GateState | None, now: float) -> int:
+    """Retry-After's seconds: until the override or the window ends (`state.retry_at`), at
+    least 1; else `customer_portal.retry_after`."""
+    if state is None or state.retry_at is None:
+        return portal.retry_after
+    return max(1, math.ceil(state.retry_at - now))
+
+
 def unavailable_page(
-    portal: CustomerPortalConfig, accept: str, set_cookies: Iterable[str] = (), *, close: bool
+    portal: CustomerPortalConfig,
+    accept: str,
+    set_cookies: Iterable[str] = (),
+    *,
+    close: bool,
+    state: GateState | None = None,
+    now: float = 0.0,
 ) -> Page:
     """503 with Retry-After, no-store, the page or JSON, and the given cookie expiries."""
     headers = [
-        ("Retry-After", str(portal.retry_after)),
+        ("Retry-After", str(retry_after(portal, state, now))),
         ("Cache-Control", "no-store"),
         ("Vary", "Accept"),
     ]
@@ -90,10 +106,19 @@ def unavailable_page(
     return Page(503, "text/html", portal.unavailable_html, tuple(headers), close)
 
 
-def deny_page(deny: Deny, portal: CustomerPortalConfig, request_id: str, accept: str) -> Page:
+def deny_page(
+    deny: Deny,
+    portal: CustomerPortalConfig,
+    request_id: str,
+    accept: str,
+    state: GateState | None = None,
+    now: float = 0.0,
+) -> Page:
     """The page a Deny answers with (forward-auth may still map its status for its proxy)."""
     if deny.body == "unavailable":
-        page = unavailable_page(portal, accept, deny.set_cookies, close=deny.close)
+        page = unavailable_page(
+            portal, accept, deny.set_cookies, close=deny.close, state=state, now=now
+        )
         return Page(
             page.status,
             page.content_type,
