@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from functools import partial
 from typing import Any
@@ -121,6 +122,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             await source.aclose()
         print(STATUS_ENABLED if reading.enabled else STATUS_DISABLED)
         print(f"source: {source.description}")
+        from gateway.cli.override import control_lines
+
+        for line in control_lines(config, time.time()):
+            print(line)
         return 0
 
     return asyncio.run(read())

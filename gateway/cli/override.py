@@ -25,7 +25,7 @@ from gateway.config import Config
 from gateway.settings import SettingsUnavailable, make_source
 from gateway.settings.control import Control, ControlRefused, Override, load_control, save_control
 from gateway.settings.controlfeed import audit_line
-from gateway.settings.ranking import enable_refused
+from gateway.settings.ranking import enable_refused, live_override, window_at
 from gateway.settings.statefile import load_state
 from gateway.wire.values import parse_duration, rfc3339
 
@@ -152,6 +152,25 @@ def _show(path: str) -> int:
     if override.message:
         print(f"message: {override.message}")
     return 0
+
+
+def control_lines(config: Config, now: float) -> list[str]:
+    """What `status --config` adds: the override in force and the window in force, if any
+    (the store's value is printed above them; these rank over it)."""
+    lines = []
+    path = config.settings.override_file
+    control = _control(path) if path is not None else Control()
+    if isinstance(control, str):
+        lines.append(f"control file: {control}")
+    elif (override := live_override(control.override, now)) is not None:
+        lines.append(
+            f"override: {override.action} until {rfc3339(override.until)} "
+            f"by {override.by or '?'}: {override.reason}"
+        )
+    window = window_at(config.customer_portal.schedule, now)
+    if window is not None:
+        lines.append(f"schedule: a window is in force until {rfc3339(window.ends)}")
+    return lines
 
 
 def cmd_override(args: argparse.Namespace, load: Loader) -> int:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import ACCESS_LOG, RUNTIME
+from gateway.edge.keys import ACCESS_LOG, POLLER, RUNTIME
 from gateway.policy import Gate
 from gateway.policy.runtime import Runtime
 
@@ -60,6 +60,8 @@ def apply_config(app: web.Application, new: Config) -> list[str]:
     )
     # One attribute store: a request sees the old config and gate or the new ones.
     app[RUNTIME].runtime = Runtime(config, Gate(config, session_key))
+    # The windows apply from the next publish (within one TTL, or at a window's edge).
+    app[POLLER].overlay.schedule = config.customer_portal.schedule
     if gateway.forwarder is not None:
         gateway.forwarder.proxy = config.proxy
     return later

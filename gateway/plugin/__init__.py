@@ -47,7 +47,11 @@ def setup(
     if not isinstance(config, Config):
         config = load_config(config, sources=SOURCES)
     if poller is None:
-        poller = Poller(make_source(config.settings), config.settings)
+        poller = Poller(
+            make_source(config.settings),
+            config.settings,
+            schedule=config.customer_portal.schedule,
+        )
     gate = PluginGate(config, session_key(config, log, "processes"), poller, wall)
     app[PLUGIN] = gate
     app.middlewares.insert(0, gate_middleware)
