@@ -61,10 +61,6 @@ class ControlFeed:
             found = ControlRefused(f"{self.path}: no answer within {self.timeout:g}s")
         return self._apply(found, now)
 
-    def read_now(self, now: float) -> Control:
-        """`read`, on the caller's thread: once at start, before anything is served."""
-        return self.control if self.path is None else self._apply(_load(self.path), now)
-
     def _apply(self, found: Control | ControlRefused, now: float) -> Control:
         assert self.path is not None
         if isinstance(found, ControlRefused):

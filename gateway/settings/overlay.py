@@ -45,14 +45,6 @@ class Overlay:
         except Exception:
             log.exception("control file %s could not be applied", self.feed.path)
 
-    def start(self, state: PortalState, clock_now: float) -> None:
-        """The first read, on the loop (one small file, once): before anything is served, an
-        override disable in force already applies."""
-        try:
-            self._take(state, self.feed.read_now(clock_now))
-        except Exception:
-            log.exception("control file %s could not be applied", self.feed.path)
-
     def _take(self, state: PortalState, control: Control) -> None:
         self._override = control.override
         state.preview_generation = control.preview_generation

@@ -127,7 +127,8 @@ class Poller:
         if self._task is not None:
             return
         self._restore()
-        self.overlay.start(self.state, self.clock())
+        # Before anything is served: an override in force applies from the first answer.
+        await self.overlay.refresh(self.state, self.clock())
         self._publish()
         self._first = self._begin_read()  # a refresh() from now on shares this first read
         self._task = asyncio.create_task(self._run(self._first), name="settings-poller")

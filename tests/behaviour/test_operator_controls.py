@@ -61,8 +61,12 @@ async def status_of(gw: Gateway, path: str = "/account") -> int:
 
 
 async def test_an_override_disable_blocks_customers_lets_office_pass_and_expires_by_itself(
-    upstream: StartUpstream, gateway: StartGateway, tmp_path: Path
+    upstream: StartUpstream,
+    gateway: StartGateway,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, "gateway.access")
     control, wall = tmp_path / "control.json", Wall()
     gw = await gateway((await upstream()).url, settings=settings(control), wall=wall)
     assert await status_of(gw) == 200
@@ -78,6 +82,12 @@ async def test_an_override_disable_blocks_customers_lets_office_pass_and_expires
         assert 590 <= int(resp.headers["Retry-After"]) <= 600
     assert await status_of(gw, "/office/staff") == 200
     assert await status_of(gw, "/public/x") == 200
+    async with gw.client.get("/_gateway/metrics") as resp:
+        metrics = await resp.text()
+    assert 'portal_gateway_customer_portal_state{cause="override"} 1.0' in metrics
+    assert 'portal_gateway_customer_portal_state{cause="store"} 0.0' in metrics
+    refused = [e for e in gw.access_json() if e["path"] == "/account" and e["status"] == 503]
+    assert refused and refused[0]["reason"] == "override"
     document = await fetch_state(str(gw.client.make_url("/_gateway/state")))
     assert document["cause"] == "override"
     assert document["override"]["action"] == "disable"

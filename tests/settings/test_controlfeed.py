@@ -74,4 +74,4 @@ async def test_a_broken_file_is_refused_and_a_missing_one_is_no_control(tmp_path
     os.chmod(path, 0o644)
     assert await feed.read(1.0) == Control()
     assert feed.error is not None and "not a valid control file" in feed.error
-    assert ControlFeed(None).read_now(0.0) == Control()
+    assert await ControlFeed(None).read(0.0) == Control()

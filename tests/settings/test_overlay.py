@@ -61,7 +61,7 @@ async def test_an_override_enable_is_ignored_while_the_store_says_disabled(tmp_p
     path = str(tmp_path / "control.json")
     save_control(path, Control(Override("enable", NOW + 300, "outage")))
     overlay, state = Overlay(path), PortalState("memory://")
-    overlay.start(state, 0.0)
+    await overlay.refresh(state, 0.0)
     state.store_value = False
     overlay.publish(state, False, "store_unavailable", NOW)
     assert (state.enabled, state.cause) == (False, "store_unavailable")
