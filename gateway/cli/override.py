@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -29,7 +28,11 @@ from gateway.settings.ranking import enable_refused, live_override, window_at
 from gateway.settings.statefile import load_state
 from gateway.wire.values import parse_duration, rfc3339
 
-log = logging.getLogger("gateway.audit")
+
+def audit(line: str) -> None:
+    """The audit line, on stderr whatever --log-level says (it is the record of who did it)."""
+    print(f"portal-gateway: audit: {line}", file=sys.stderr)
+
 
 EXIT_REFUSED = 1  # the control file cannot be trusted, or the store says disabled
 EXIT_USAGE = 2  # a config error, or --for missing, malformed or past settings.max_override
@@ -114,7 +117,7 @@ def _set(args: argparse.Namespace, config: Config, path: str) -> int:
         at=now,
     )
     save_control(path, control.with_override(override))
-    log.warning("%s", audit_line(override))
+    audit(audit_line(override))
     print(f"override {args.action} until {rfc3339(override.until)} written to {path}")
     print("every gateway applies it within one settings.ttl")
     return 0
@@ -126,13 +129,10 @@ def _clear(path: str) -> int:
         return _fail(EXIT_REFUSED, control)
     if control.override is not None:
         save_control(path, control.with_override(None))
-        log.warning(
-            "override %s cleared by %s at %s (was until %s: %s)",
-            control.override.action,
-            getpass.getuser(),
-            rfc3339(time.time()),
-            rfc3339(control.override.until),
-            control.override.reason,
+        was = control.override
+        audit(
+            f"override {was.action} cleared by {getpass.getuser()} at {rfc3339(time.time())} "
+            f"(was until {rfc3339(was.until)}: {was.reason})"
         )
     print(f"no override in {path}")
     return 0

@@ -162,3 +162,21 @@ def test_a_window_record_has_from_and_to_keys() -> None:
     from gateway.config import yaml_keys
 
     assert yaml_keys(Window) == ("from", "to", "message")
+
+
+def test_check_refuses_overlapping_windows_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli.main import main
+
+    windows = [
+        {"from": "2026-12-20T00:00:00Z", "to": "2026-12-22T00:00:00Z"},
+        {"from": "2026-12-21T00:00:00Z", "to": "2026-12-23T00:00:00Z"},
+    ]
+    file = tmp_path / "gateway.yaml"
+    file.write_text(config_yaml(config_data(URL, portal={"schedule": windows})))
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--config", str(file)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{file}:" in err and "customer_portal.schedule[1]: overlaps the window on line" in err
