@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from gateway.cli.status import fetch_state, state_lines
@@ -214,3 +215,41 @@ async def test_every_front_end_refuses_under_an_override_with_its_retry_after(
             assert 890 <= int(resp.headers["Retry-After"]) <= 900
         async with session.get(f"http://127.0.0.1:{app.port}/office/x") as resp:
             assert resp.status == 200
+
+
+async def test_a_session_from_before_an_override_disable_is_logged_out_after_it_ends(
+    upstream: StartUpstream, gateway: StartGateway, tmp_path: Path
+) -> None:
+    tokens = iter(range(1, 100))
+
+    async def login(request: web.Request) -> web.StreamResponse:
+        response = web.Response(text="welcome")
+        response.set_cookie("portal_session", f"s{next(tokens)}")
+        return response
+
+    async def home(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=request.headers.get("Cookie", "<no cookie>"))
+
+    control, wall = tmp_path / "control.json", Wall()
+    up = await upstream({"/login": login, "/home": home})
+    gw = await gateway(up.url, settings=settings(control), wall=wall)
+    async with gw.client.post("/login") as resp:
+        jar = {
+            line.split(";", 1)[0].partition("=")[0]: line.split(";", 1)[0].partition("=")[2]
+            for line in resp.headers.getall("Set-Cookie")
+        }
+    cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+    async with gw.client.get("/home", headers={"Cookie": cookie}) as resp:
+        assert await resp.text() == f"portal_session={jar['portal_session']}"
+    wall.skipped = 10.0
+    save_control(str(control), Control(Override("disable", wall() + 60, "migration")))
+    await until(lambda: not gw.poller.state.enabled)
+    wall.skipped = 71.0  # the override ends by itself
+    await until(lambda: gw.poller.state.enabled)
+    async with gw.client.get("/home", headers={"Cookie": cookie}) as resp:
+        assert resp.status == 200
+        # SECURITY: an override disable is a disable: the old session does not come back.
+        assert await resp.text() == "<no cookie>"
+        assert any(
+            c.startswith("portal_session=; Max-Age=0") for c in resp.headers.getall("Set-Cookie")
+        )
