@@ -105,7 +105,9 @@ def create_app(
     app[SOCKETS] = LiveConnections()
     app[DRAINING] = Draining()
     app[CONNECTIONS] = connection_limit(config.proxy)
-    app[POLLER] = poller or Poller(make_source(config.settings), config.settings)
+    app[POLLER] = poller or Poller(
+        make_source(config.settings), config.settings, schedule=config.customer_portal.schedule
+    )
     ready: Callable[[], str | None] = partial(not_ready, app)
     app[READY] = ready
     count_connections(app)

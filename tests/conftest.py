@@ -296,7 +296,14 @@ async def gateway(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[Gate
         else:
             source = make_source(config.settings)
         wall = wall or time.time
-        poller = Poller(source, config.settings, jitter=lambda ttl: 0.0, wall=wall, sleep=sleep)
+        poller = Poller(
+            source,
+            config.settings,
+            jitter=lambda ttl: 0.0,
+            wall=wall,
+            sleep=sleep,
+            schedule=config.customer_portal.schedule,
+        )
         # The access log goes to `writes`, in the config's form (JSON unless it says text).
         writes = Writes()
         access = AccessLog(config.log_format or "json", writes, interval=0.01)

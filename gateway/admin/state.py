@@ -11,12 +11,27 @@ from typing import Any
 
 from gateway import __version__
 from gateway.config import Config
+from gateway.settings.control import Override
 from gateway.settings.state import PortalState
 from gateway.wire.values import rfc3339
 
 
 def _word(enabled: bool | None) -> str | None:
     return None if enabled is None else ("enabled" if enabled else "disabled")
+
+
+def override_document(override: Override | None) -> dict[str, Any] | None:
+    """The override in force (action, until, reason, by, at; times RFC 3339), or None."""
+    if override is None:
+        return None
+    return {
+        "action": override.action,
+        "until": rfc3339(override.until),
+        "reason": override.reason,
+        "message": override.message,
+        "by": override.by,
+        "at": rfc3339(override.at),
+    }
 
 
 def state_document(
@@ -35,7 +50,8 @@ def state_document(
         "last_success_at": rfc3339(portal.last_success_at),
         "last_error": portal.last_error,
         "last_disabled_at": rfc3339(portal.last_disabled_at),
-        "override": None,  # the operator controls' (not yet)
+        "override": override_document(portal.override),
+        "retry_at": rfc3339(portal.retry_at),
         # Per check: ok, at, detail (None without customer_portal.self_check).
         "self_check": self_check,
         # `enforce`, or `shadow`: nothing refused for the portal's sake (README "Shadow mode").

@@ -28,6 +28,7 @@ exit codes:
      (warnings or not); status read the store
   1  run: a listener's address is already in use; status: the store could not be read;
      routes --strict: a warning remains
+     override: refused (the store says disabled, or the control file is untrusted)
   2  a config error (each on stderr as FILE:LINE: dotted.key: message), no config file
      found, or a command-line error
 
@@ -95,6 +96,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "0  classified (warnings or not, without --strict)",
             "1  --strict, and a warning remains",
             "2  a config error, a bad --against or --ignore file, or no config file found",
+        ),
+    ),
+    "override": (
+        "set, clear or show a timed override of the store's setting",
+        "Write a timed override into settings.override_file, which every gateway reads once "
+        "per settings.ttl: `override disable --for 30m --reason TEXT [--message TEXT]` switches "
+        "the Customer Portal off for customers until it ends; `override enable --for 10m "
+        "--reason TEXT` keeps them served through a store outage only, and is refused while "
+        "the store says disabled; `override clear` removes it; `override show` prints it. "
+        "--for is capped by settings.max_override (default 24h). Each change is an audit "
+        "line on stderr: the OS user, when, why and until.",
+        _codes(
+            "0  written (or shown)",
+            "1  refused: the store says disabled, or the control file is untrusted",
+            "2  a config error, or --for/--reason missing, malformed or past the cap",
         ),
     ),
     "demo": (

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from functools import partial
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from gateway import __version__
 from gateway.cli.helptext import CONFIG_HELP, DEFAULT_CONFIGS, DESCRIPTION, EPILOG, Formatter
 from gateway.cli.helptext import add_command as _command
+from gateway.cli.override import add_override
 from gateway.cli.routes import add_options as add_lint_options
 from gateway.cli.routes import lint_routes
 from gateway.cli.workers import worker_count
@@ -130,6 +132,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             await source.aclose()
         print(STATUS_ENABLED if reading.enabled else STATUS_DISABLED)
         print(f"source: {source.description}")
+        from gateway.cli.override import control_lines
+
+        for line in control_lines(config, time.time()):
+            print(line)
         return 0
 
     return asyncio.run(read())
@@ -245,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     add_lint_options(lint)
     _log_options(lint, default=argparse.SUPPRESS)
+    add_override(sub, lambda args: _load(config_path(args)), _log_options)
     demo = _command(sub, "demo", cmd_demo)
     demo.add_argument(
         "--config",

@@ -86,6 +86,14 @@ def state_lines(document: dict[str, Any]) -> list[str]:
         STATUS_ENABLED if document["effective"] == "enabled" else STATUS_DISABLED,
         f"cause: {document.get('cause')} ({store})",
     ]
+    override = document.get("override")
+    if isinstance(override, dict):
+        lines.append(
+            f"override: {override.get('action')} until {override.get('until')} "
+            f"by {override.get('by')}: {override.get('reason')}"
+        )
+    if document.get("cause") == "schedule" and document.get("retry_at"):
+        lines.append(f"schedule: a window is in force until {document['retry_at']}")
     if document.get("last_error"):
         lines.append(f"error: {document['last_error']}")
     return lines

@@ -18,6 +18,7 @@ from gateway.config.schema import (
     SettingsConfig,
     SourceCatalog,
     Upstream,
+    Window,
     yaml_keys,
 )
 from gateway.config.yamlnodes import ConfigError, ConfigIssue
@@ -40,6 +41,7 @@ __all__ = [
     "SettingsConfig",
     "SourceCatalog",
     "Upstream",
+    "Window",
     "config_from_text",
     "load_config",
     "parse_config",

@@ -101,6 +101,10 @@ class SettingsConfig:
     cold_start: Literal["disabled", "enabled"] = "disabled"
     max_stale: float | None = None
     state_file: str | None = None
+    # The operators' control file (the timed override, the preview generation); the loader
+    # fills in `<directory of the config file>/portal-gateway-control.json`. None: not read.
+    override_file: str | None = None
+    max_override: float = 24 * 3600.0  # the longest `override ... --for` (and preview link)
     options: Mapping[str, object] = field(metadata=DERIVED, default_factory=dict)
     # Where each key was written, for the registry's located errors: an option's name, plus
     # SECTION (the first key of the mapping), HEADER (the `settings:` line) and "source".
@@ -143,6 +147,24 @@ class SelfCheckConfig:
 
 
 @dataclass(frozen=True)
+class Window:
+    """One entry of `customer_portal.schedule`: the portal is off from `starts` until `ends`.
+
+    Times are epoch seconds; `offset` is the UTC offset (seconds east) `to` was written in,
+    so the page can say when the portal is back in the config's own time zone.
+    """
+
+    starts: float = field(metadata=keys("from"))
+    ends: float = field(metadata=keys("to"))
+    message: str | None = None
+    offset: int = field(metadata=DERIVED, default=0)
+    line: int = field(metadata=DERIVED, default=0, compare=False)
+
+    def covers(self, now: float) -> bool:
+        return self.starts <= now < self.ends
+
+
+@dataclass(frozen=True)
 class CustomerPortalConfig:
     """What customers see and which of their cookies are sessions."""
 
@@ -164,6 +186,8 @@ class CustomerPortalConfig:
     # is counted and logged as `would_block` (gateway/policy/shadow.py).
     mode: Mode = "enforce"
     self_check: SelfCheckConfig | None = None
+    # Windows in which the portal is off whatever the store says; sorted, never overlapping.
+    schedule: tuple[Window, ...] = ()
     stamp_cookie: str = "portal_gateway_stamp"
     session_key: bytes | None = field(
         default=None, repr=False, metadata=keys("session_key", "session_key_env")

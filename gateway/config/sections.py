@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from pathlib import Path
 from typing import Any
 
 from gateway.config.localised import parse_sentences
+from gateway.config.schedule import parse_schedule
 from gateway.config.schema import (
     UNAVAILABLE_MESSAGE,
     CustomerPortalConfig,
@@ -35,6 +37,8 @@ from gateway.wire.values import parse_duration, parse_size
 
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~*?\[\]-]+$")
 PACKAGED_SHOWN = "the packaged page"  # how errors name the default page
+# The control file's default name, beside the config file (gateway/settings/control.py).
+CONTROL_FILE = "portal-gateway-control.json"
 
 
 def _plain(node: Node) -> Any:
@@ -77,6 +81,15 @@ def parse_settings(root: Reader, sources: SourceCatalog | None) -> SettingsConfi
         ),
         max_stale=r.get("max_stale", positive_duration, None, DURATION),
         state_file=r.get("state_file", as_str, None, "a file path"),
+        override_file=r.get(
+            "override_file",
+            as_str,
+            str(Path(root.errors.file).resolve().parent / CONTROL_FILE),
+            "a file path",
+        ),
+        max_override=r.get(
+            "max_override", positive_duration, 24 * 3600.0, 'a duration ("30m", "2h", "1d")'
+        ),
         options=options,
         lines=lines,
     )
@@ -188,6 +201,7 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         localised_html=localised,
         retry_after=r.get("retry_after", positive_int, defaults.retry_after, "whole seconds"),
         mode=parse_mode(r),
+        schedule=parse_schedule(r),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=_session_key(r, node, resources),
     )

@@ -67,6 +67,8 @@ def apply_config(app: web.Application, new: Config) -> list[str]:
         # exchanges still in flight end as at a flip.
         app[EXCHANGES].on_disable(grace=config.proxy.read_timeout)
     app[SELF_CHECK].trigger()  # routes or targets may have changed: prove them again
+    # The windows apply from the next publish (within one TTL, or at a window's edge).
+    app[POLLER].overlay.schedule = config.customer_portal.schedule
     if gateway.forwarder is not None:
         gateway.forwarder.proxy = config.proxy
     return later

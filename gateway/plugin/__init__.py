@@ -50,7 +50,11 @@ def setup(
     if not isinstance(config, Config):
         config = load_config(config, sources=SOURCES)
     if poller is None:
-        poller = Poller(make_source(config.settings), config.settings)
+        poller = Poller(
+            make_source(config.settings),
+            config.settings,
+            schedule=config.customer_portal.schedule,
+        )
     gate = PluginGate(config, session_key(config, log, "processes"), poller, wall)
     if config.customer_portal.self_check is not None:
         # The app owns its listener and its address: probe it from outside instead.

@@ -19,15 +19,16 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from cachetools import TLRUCache
 
 from gateway import settings as registry
-from gateway.config import SettingsConfig
+from gateway.config import SettingsConfig, Window
 from gateway.settings import Reading, SettingsSource, SettingsUnavailable, check_change_time
 from gateway.settings.options import FORGETS
 from gateway.settings.outage import Outage
+from gateway.settings.overlay import Overlay
 from gateway.settings.policy import (
     Known,
     disable_moment,
@@ -49,7 +50,8 @@ class Poller:
     """Owns the background task that reads the store every `ttl` seconds.
 
     `clock` is monotonic (ages and schedules), `wall` the epoch clock (disable moments and the
-    state file); both are injectable, like `jitter` and `sleep`, for tests.
+    state file, the override's and the windows' times); both are injectable, like `jitter`
+    and `sleep`, for tests. `schedule` is `customer_portal.schedule` (reassigned on a reload).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Poller:
         wall: Callable[[], float] = time.time,
         jitter: Callable[[float], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        schedule: Sequence[Window] = (),
     ) -> None:
         self.source = source
         self.cfg = cfg
@@ -88,6 +91,9 @@ class Poller:
         self._warned_forgetful = False
         self._task: asyncio.Task[None] | None = None
         self.reads = 0
+        # The operator controls: the control file (read beside the store, each TTL) and the
+        # scheduled windows; whether the portal is off because of one of them now.
+        self.overlay = Overlay(cfg.override_file, schedule, cfg.timeout)
         # Told each read's result, `ok`, `error` or `timeout`, once its outcome is published
         # (the metrics' hook: this layer imports no metrics library).
         self.read_hooks: list[Callable[[str], None]] = []
@@ -121,6 +127,8 @@ class Poller:
         if self._task is not None:
             return
         self._restore()
+        # Before anything is served: an override in force applies from the first answer.
+        await self.overlay.refresh(self.state, self.clock())
         self._publish()
         self._first = self._begin_read()  # a refresh() from now on shares this first read
         self._task = asyncio.create_task(self._run(self._first), name="settings-poller")
@@ -151,11 +159,25 @@ class Poller:
         # Processes restarted together spread their later reads: the second one comes up to
         # `jitter` early (never late: a change is still seen within one TTL), then every TTL.
         early = min(self.jitter(self.cfg.ttl), self.cfg.ttl)
-        await self.sleep(max(0.0, self.cfg.ttl - early - (self.clock() - started)))
+        await self._pause(max(0.0, self.cfg.ttl - early - (self.clock() - started)))
         while True:
             started = self.clock()
             await self.refresh()
-            await self.sleep(max(0.0, self.cfg.ttl - (self.clock() - started)))
+            await self._pause(max(0.0, self.cfg.ttl - (self.clock() - started)))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, waking to re-publish when a window or the override starts or ends
+        meanwhile, so the state flips then rather than up to a TTL late."""
+        deadline, left = self.clock() + seconds, seconds
+        while True:
+            now = self.wall()
+            boundary = self.overlay.next_boundary(now)
+            if boundary is None or boundary - now >= left:
+                await self.sleep(left)
+                return
+            await self.sleep(max(boundary - now, 0.001))
+            self._publish()
+            left = max(0.0, deadline - self.clock())
 
     # -- one read ------------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -202,6 +224,7 @@ class Poller:
         else:
             result = "ok"
             self._succeeded(reading)
+        await self.overlay.refresh(self.state, self.clock())
         self.state.last_read_at = self.wall()
         self._publish()
         # SECURITY: ready only now, after the policy above has seen this read's outcome.
@@ -263,15 +286,15 @@ class Poller:
 
     def _publish(self) -> None:
         known = self._known.get(_KNOWN)  # once: the TLRU entry may expire between two gets
-        self.state.message = self.state.store_message
-        on_error = self.cfg.on_error
-        self.state.update(
-            effective_state(
-                known,
-                self._trusted,
-                self._outage.failing,
-                on_error=on_error,
-                cold_start=self.cfg.cold_start,
-            ),
-            effective_cause(known, self._trusted, self._outage.failing, on_error=on_error),
+        on_error, failing = self.cfg.on_error, self._outage.failing
+        enabled = effective_state(
+            known, self._trusted, failing, on_error=on_error, cold_start=self.cfg.cold_start
         )
+        cause = effective_cause(known, self._trusted, failing, on_error=on_error)
+        if self.overlay.publish(self.state, enabled, cause, self.wall()):
+            self._save_disable()
+
+    def _save_disable(self) -> None:
+        s = self.state
+        if self._writer is not None and s.store_value is not None and s.last_success_at:
+            self._writer.submit(SavedState(s.store_value, s.last_disabled_at, s.last_success_at))

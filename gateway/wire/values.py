@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from 2, 2.5, "2s", "500ms", "1m"; ValueError otherwise."""
+    """Seconds from 2, 2.5, "2s", "500ms", "1m", "2h", "1d"; ValueError otherwise."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int | float):

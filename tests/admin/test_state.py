@@ -24,6 +24,7 @@ def test_a_process_that_has_read_nothing_says_so_with_nulls() -> None:
         "last_error": None,
         "last_disabled_at": None,
         "override": None,
+        "retry_at": None,
         "self_check": None,
         "mode": "enforce",
         "version": __version__,

@@ -28,12 +28,28 @@ def undescribed(parser: argparse.ArgumentParser) -> list[str]:
 def test_every_command_and_option_has_a_description() -> None:
     parser = build_parser()
     commands = subcommands(parser)
-    assert sorted(commands) == sorted(COMMANDS) == ["check", "demo", "routes", "run", "status"]
+    assert (
+        sorted(commands)
+        == sorted(COMMANDS)
+        == [
+            "check",
+            "demo",
+            "override",
+            "routes",
+            "run",
+            "status",
+        ]
+    )
     assert undescribed(parser) == []
     for name, command in commands.items():
         assert undescribed(command) == [], name
         assert command.description and command.description.strip(), name
         assert command.epilog and command.epilog.startswith("exit codes:\n"), name
+    actions = subcommands(commands["override"])
+    assert sorted(actions) == ["clear", "disable", "enable", "show"]
+    for name, action in actions.items():
+        assert undescribed(action) == [], name
+        assert action.description, name
 
 
 def test_the_command_list_names_each_command_with_its_line(

@@ -81,6 +81,32 @@ BASE: dict[str, Any] = {
             ],
             id="with-the-error",
         ),
+        pytest.param(
+            {
+                "cause": "override",
+                "override": {
+                    "action": "disable",
+                    "until": "2026-12-01T10:00:00.000Z",
+                    "reason": "billing run",
+                    "by": "alice",
+                },
+            },
+            [
+                "You are currently NOT using the Customer Portal.",
+                "cause: override (store last said: enabled, changed 2026-12-01T09:15:00.000Z)",
+                "override: disable until 2026-12-01T10:00:00.000Z by alice: billing run",
+            ],
+            id="override",
+        ),
+        pytest.param(
+            {"cause": "schedule", "retry_at": "2026-12-27T07:00:00.000Z"},
+            [
+                "You are currently NOT using the Customer Portal.",
+                "cause: schedule (store last said: enabled, changed 2026-12-01T09:15:00.000Z)",
+                "schedule: a window is in force until 2026-12-27T07:00:00.000Z",
+            ],
+            id="schedule",
+        ),
     ],
 )
 def test_the_lines(changes: dict[str, Any], expected: list[str]) -> None:

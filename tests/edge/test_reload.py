@@ -135,3 +135,17 @@ async def test_the_access_log_keeps_its_form_and_takes_log_query_at_once(
     assert app[RUNTIME].runtime.config.log_format is None  # as the fixture's config had it
     # A file without the key says nothing: the running form is whatever start-up chose.
     assert apply_config(app, parse_config(config_text(up.url), "t.yaml")) == []
+
+
+async def test_a_reloaded_schedule_reaches_the_poller_at_its_next_publish(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url)
+    window = {"from": "2000-01-01T00:00:00Z", "to": "2999-01-01T00:00:00+01:00", "message": "x"}
+    new = parse_config(config_text(up.url, portal={"schedule": [window]}), "test.yaml")
+    assert apply_config(gw.client.app, new) == []
+    await gw.poller.refresh()
+    assert (gw.poller.state.enabled, gw.poller.state.cause) == (False, "schedule")
+    async with gw.client.get("/account") as resp:
+        assert resp.status == 503
