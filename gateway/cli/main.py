@@ -19,6 +19,7 @@ from typing import Any
 from gateway import __version__
 from gateway.cli.helptext import CONFIG_HELP, DEFAULT_CONFIGS, DESCRIPTION, EPILOG, Formatter
 from gateway.cli.helptext import add_command as _command
+from gateway.cli.preview import add_options as add_preview_options
 from gateway.cli.workers import worker_count
 from gateway.config import Config, ConfigError, load_config
 from gateway.config.crosschecks import show_address
@@ -164,6 +165,12 @@ def _run_loop(main: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(main)
 
 
+def cmd_preview_link(args: argparse.Namespace) -> int:
+    from gateway.cli.preview import preview_link
+
+    return preview_link(_load(config_path(args)), args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from gateway.cli.demo import run_demo
 
@@ -228,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
                 help="worker processes serving the same port (default 1: this process "
                 "alone; 'auto': one per CPU this process may use)",
             )
+    preview = _command(sub, "preview-link", cmd_preview_link)
+    preview.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    add_preview_options(preview)
+    _log_options(preview, default=argparse.SUPPRESS)
     demo = _command(sub, "demo", cmd_demo)
     demo.add_argument(
         "--config",

@@ -99,6 +99,8 @@ class SettingsConfig:
     cold_start: Literal["disabled", "enabled"] = "disabled"
     max_stale: float | None = None
     state_file: str | None = None
+    # The longest a preview link (and an operator override) may last.
+    max_override: float = 24 * 3600.0
     options: Mapping[str, object] = field(metadata=DERIVED, default_factory=dict)
     # Where each key was written, for the registry's located errors: an option's name, plus
     # SECTION (the first key of the mapping), HEADER (the `settings:` line) and "source".
@@ -130,6 +132,8 @@ class CustomerPortalConfig:
     unavailable_page: str | None = None
     unavailable_html: str = field(metadata=DERIVED, default="", repr=False)
     retry_after: int = 120
+    # Staff networks: clients whose real address is in one pass customer routes while disabled.
+    allow_while_disabled: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     stamp_cookie: str = "portal_gateway_stamp"
     session_key: bytes | None = field(
         default=None, repr=False, metadata=keys("session_key", "session_key_env")

@@ -75,6 +75,7 @@ def parse_settings(root: Reader, sources: SourceCatalog | None) -> SettingsConfi
         ),
         max_stale=r.get("max_stale", positive_duration, None, DURATION),
         state_file=r.get("state_file", as_str, None, "a file path"),
+        max_override=r.get("max_override", positive_duration, 24 * 3600.0, DURATION),
         options=options,
         lines=lines,
     )
@@ -184,7 +185,18 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         retry_after=r.get("retry_after", positive_int, defaults.retry_after, "whole seconds"),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=_session_key(r, node, resources),
+        allow_while_disabled=_networks(r, "allow_while_disabled"),
     )
+
+
+def _networks(r: Reader, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for i, (cidr, n) in enumerate(r.strings(name, ()) or ()):
+        try:
+            out.append(_cidr(cidr))
+        except ValueError:
+            r.errors.add(n, f"{r.key(name)}[{i}]", f"expected an IP or CIDR, got {cidr!r}")
+    return tuple(out)
 
 
 def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

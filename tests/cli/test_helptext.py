@@ -28,7 +28,9 @@ def undescribed(parser: argparse.ArgumentParser) -> list[str]:
 def test_every_command_and_option_has_a_description() -> None:
     parser = build_parser()
     commands = subcommands(parser)
-    assert sorted(commands) == sorted(COMMANDS) == ["check", "demo", "run", "status"]
+    assert (
+        sorted(commands) == sorted(COMMANDS) == ["check", "demo", "preview-link", "run", "status"]
+    )
     assert undescribed(parser) == []
     for name, command in commands.items():
         assert undescribed(command) == [], name

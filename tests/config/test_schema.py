@@ -53,6 +53,7 @@ def test_section_keys_come_from_their_records() -> None:
         "cold_start",
         "max_stale",
         "state_file",
+        "max_override",
     )
     # session_key_env is an alias: it names the variable the key is read from.
     assert yaml_keys(CustomerPortalConfig)[-3:] == (
