@@ -136,6 +136,5 @@ def test_max_override_is_a_duration_defaulting_to_24h() -> None:
     two = config_text("http://127.0.0.1:8081", settings=store)
     assert parse_config(two, "s.yaml").settings.max_override == 7200
     bad = config_text("http://127.0.0.1:8081", settings={**store, "max_override": "soon"})
-    assert errors_of(bad) == [
-        'settings.max_override: expected seconds (2, "2s", "500ms"), got \'soon\''
-    ]
+    (error,) = errors_of(bad)
+    assert error.startswith("settings.max_override: expected ") and error.endswith(", got 'soon'")
