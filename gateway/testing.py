@@ -22,6 +22,7 @@ class MemorySource:
     def __init__(self, value: object = True, changed_at: float | None = None) -> None:
         self.value = value
         self.changed_at = changed_at
+        self.message: str | None = None  # staff's note, as a store's message field holds it
         self.error: str | None = None
         self.reads = 0
         self._resume = asyncio.Event()
@@ -44,7 +45,7 @@ class MemorySource:
         await self._resume.wait()
         if self.error is not None:
             raise SettingsUnavailable(f"memory://: {self.error}")
-        return Reading(parse_flag(self.value, "memory://"), self.changed_at)
+        return Reading(parse_flag(self.value, "memory://"), self.changed_at, self.message)
 
     async def aclose(self) -> None:
         return None

@@ -58,15 +58,15 @@ class ForwardAuthGateway:
 
 @asynccontextmanager
 async def forward_auth_gateway(
-    proxy: str, portal: int, session_key: str | None = None
+    proxy: str, portal: int, sections: dict[str, dict[str, object]] | None = None
 ) -> AsyncIterator[ForwardAuthGateway]:
-    """`session_key` as a deployment sets it (preview links need one); else none."""
+    """`sections` adds keys to the example's sections (`{"settings": {"message_field": ...}}`)."""
     public, admin = free_port(), free_port()
     text = example("forward-auth.yaml", {"127.0.0.1:8080": public, GATEWAY: admin, PORTAL: portal})
     data = yaml.safe_load(text)
     data["forward_auth"]["proxy"] = proxy  # the example is written for nginx
-    if session_key is not None:
-        data["customer_portal"]["session_key"] = session_key
+    for section, keys in (sections or {}).items():
+        data[section].update(keys)
     text = yaml.safe_dump(data, sort_keys=False)
     config = config_from_text(text, str(ROOT / "config" / "forward-auth.yaml"))
     poller = Poller(make_source(config.settings), config.settings, jitter=lambda ttl: 0.0)

@@ -63,6 +63,7 @@ def forward_auth_facts(request: web.BaseRequest, original: Forwarded, now: float
         cookie_lines=original.cookies,
         # Passed on by nginx, Traefik and Caddy as the client sent it; Envoy when listed.
         accept=request.headers.get(hdrs.ACCEPT, ""),
+        accept_language=request.headers.get(hdrs.ACCEPT_LANGUAGE, ""),
         client_ip=original.client,
         secure=original.scheme == "https",
         started_at=now,
@@ -118,7 +119,8 @@ def decide(
         log.warning("decision refused %d: %s [request %s]", exc.status, exc.reason, request_id)
         accept = request.headers.get(hdrs.ACCEPT, "")
         return _denied(request, config, error_page(exc.status, request_id, accept), request_id)
-    decision = gate.decide(forward_auth_facts(request, original, now), state)
+    facts = forward_auth_facts(request, original, now)
+    decision = gate.decide(facts, state)
     if isinstance(decision, Allow):
         # Untouched (office, public): the client's own Cookie lines, as one line.
         cookie = (
@@ -134,6 +136,6 @@ def decide(
             decision.route.name,
         )
         return _send(answer, request_id)
-    accept = request.headers.get(hdrs.ACCEPT, "")
-    page = deny_page(decision, config.customer_portal, request_id, accept)
+    portal = config.customer_portal
+    page = deny_page(decision, portal, request_id, state, now, facts.accept, facts.accept_language)
     return _denied(request, config, page, request_id)

@@ -26,7 +26,8 @@ EPILOG = f"""\
 exit codes:
   0  success: run stopped cleanly after SIGTERM/SIGINT; check found the config valid
      (warnings or not); status read the store
-  1  run: a listener's address is already in use; status: the store could not be read
+  1  run: a listener's address is already in use; status: the store could not be read;
+     routes --strict: a warning remains
   2  a config error (each on stderr as FILE:LINE: dotted.key: message), no config file
      found, or a command-line error
 
@@ -93,6 +94,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "1  the control file could not be read or written",
             "2  a config error, no session key, --for past settings.max_override, or no config "
             "file found",
+        ),
+    ),
+    "routes": (
+        "classify the upstream's paths as the gate does, and warn about doubtful ones",
+        "Read the upstream's paths (--against: one a line, optionally after a method, or an "
+        "OpenAPI 3 document in JSON or YAML) and print how the gate classifies each, as "
+        "METHOD PATH ROUTE PORTAL (* for any method; route - for a path the gateway answers "
+        "itself). Then, as FILE:LINE: warning: ..., each path whose words suggest a customer "
+        "action (login, session, enroll, drop, transfer, pay, checkout, cart, account) that "
+        "falls to a public route, or to an office route with no hosts:, which pass while the "
+        "Customer Portal is disabled; --ignore lists the paths accepted.",
+        _codes(
+            "0  classified (warnings or not, without --strict)",
+            "1  --strict, and a warning remains",
+            "2  a config error, a bad --against or --ignore file, or no config file found",
         ),
     ),
     "demo": (

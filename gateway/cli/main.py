@@ -20,6 +20,8 @@ from gateway import __version__
 from gateway.cli.helptext import CONFIG_HELP, DEFAULT_CONFIGS, DESCRIPTION, EPILOG, Formatter
 from gateway.cli.helptext import add_command as _command
 from gateway.cli.preview import add_options as add_preview_options
+from gateway.cli.routes import add_options as add_lint_options
+from gateway.cli.routes import lint_routes
 from gateway.cli.workers import worker_count
 from gateway.config import Config, ConfigError, load_config
 from gateway.config.crosschecks import show_address
@@ -171,6 +173,10 @@ def cmd_preview_link(args: argparse.Namespace) -> int:
     return preview_link(_load(config_path(args)), args)
 
 
+def cmd_routes(args: argparse.Namespace) -> int:
+    return lint_routes(_load(config_path(args)), args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from gateway.cli.demo import run_demo
 
@@ -239,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     add_preview_options(preview)
     _log_options(preview, default=argparse.SUPPRESS)
+    lint = _command(sub, "routes", cmd_routes)
+    lint.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    add_lint_options(lint)
+    _log_options(lint, default=argparse.SUPPRESS)
     demo = _command(sub, "demo", cmd_demo)
     demo.add_argument(
         "--config",

@@ -131,7 +131,10 @@ def _parse_forward_auth(
             "proxy.trusted_proxies is empty, so /_gateway/decision answers every request 403; "
             f"list the address {child.value} connects from",
         )
-    size = len(portal.unavailable_html.encode())
+    # The largest of the pages (a localised one may be the largest).
+    size = max(
+        len(page.encode()) for page in (portal.unavailable_html, *portal.localised_html.values())
+    )
     if child.value == "nginx" and size > NGINX_PAGE_LIMIT:
         section = root.at("customer_portal")
         page = section.value.get("unavailable_page") if section and section.value else None

@@ -7,9 +7,10 @@ import re
 
 from gateway.config.crosschecks import hosts_overlap
 from gateway.config.schema import PORTALS, Route, Upstream, yaml_keys
-from gateway.config.yamlnodes import Errors, Node, Reader, as_str, check_keys, choice
+from gateway.config.yamlnodes import SIZE, Errors, Node, Reader, as_str, check_keys, choice
 from gateway.wire import hosts as hostnames
 from gateway.wire.paths import PathRejected, route_segments
+from gateway.wire.values import parse_size
 
 _METHOD = re.compile(r"^[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*$")
 
@@ -41,6 +42,7 @@ def _parse_route(
     for i, (h, node) in enumerate(hosts):
         if not hostnames.valid_pattern(h):
             errors.add(node, f"{path}.hosts[{i}]", f"expected a host name or *.domain, got {h!r}")
+    client_max_size = r.get("client_max_size", parse_size, None, SIZE)
     methods_raw = r.strings("methods", ()) or ()
     methods = []
     for i, (m, node) in enumerate(methods_raw):
@@ -56,6 +58,7 @@ def _parse_route(
         portal=portal,
         hosts=tuple(hostnames.canonical_pattern(h) for h, _ in hosts),
         methods=frozenset(methods) if methods else None,
+        client_max_size=client_max_size,
         segments=tuple(segments),
     )
 

@@ -75,6 +75,8 @@ class Route:
     portal: Portal
     hosts: tuple[str, ...] = ()
     methods: frozenset[str] | None = None
+    # The body limit on this route; None: `proxy.client_max_size`.
+    client_max_size: int | None = None
     # Decoded segments of each path, computed once so matching never re-parses config.
     segments: tuple[tuple[str, ...], ...] = field(metadata=DERIVED, default=())
 
@@ -131,6 +133,10 @@ class CustomerPortalConfig:
     # None: the page packaged with the gateway (gateway/static/unavailable.html).
     unavailable_page: str | None = None
     unavailable_html: str = field(metadata=DERIVED, default="", repr=False)
+    # Language tag (lower case) -> its sentence; its page is `unavailable.<tag>.html` beside
+    # `unavailable_page`, chosen by Accept-Language. English (the sentence above) is the default.
+    sentences: Mapping[str, str] = field(default_factory=dict)
+    localised_html: Mapping[str, str] = field(metadata=DERIVED, default_factory=dict, repr=False)
     retry_after: int = 120
     # Staff networks: clients whose real address is in one pass customer routes while disabled.
     allow_while_disabled: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from typing import Any
 
+from gateway.config.localised import parse_sentences
 from gateway.config.schema import (
     UNAVAILABLE_MESSAGE,
     CustomerPortalConfig,
@@ -175,6 +176,7 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         if not hostnames.valid_name(d.lstrip(".")):
             r.errors.add(n, f"customer_portal.cookie_domains[{i}]", f"expected a domain, got {d!r}")
     page, html = _page(r, node, resources)
+    sentences, localised = parse_sentences(r, page, resources)
     return CustomerPortalConfig(
         session_cookies=tuple(c for c, _ in cookies),
         shared_session_cookies=tuple(c for c, _ in shared),
@@ -182,6 +184,8 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         cookie_domains=tuple(d for d, _ in domains),
         unavailable_page=page,
         unavailable_html=html,
+        sentences=sentences,
+        localised_html=localised,
         retry_after=r.get("retry_after", positive_int, defaults.retry_after, "whole seconds"),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=_session_key(r, node, resources),

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 
 from gateway.config import CustomerPortalConfig
-from gateway.policy import Deny
+from gateway.policy import Deny, GateState
 from gateway.policy.pages import deny_page, unavailable_page
 from gateway.web.pages import page_response
 
@@ -15,6 +15,8 @@ from gateway.web.pages import page_response
 def unavailable_response(
     request: web.BaseRequest,
     portal: CustomerPortalConfig,
+    state: GateState,
+    now: float,
     set_cookies: Iterable[str] = (),
     *,
     close: bool = False,
@@ -23,12 +25,20 @@ def unavailable_response(
     # The body is never read, let alone forwarded; the connection cannot be reused.
     close = close or request.body_exists
     accept = request.headers.get(hdrs.ACCEPT, "")
-    return page_response(unavailable_page(portal, accept, set_cookies, close=close))
+    language = request.headers.get(hdrs.ACCEPT_LANGUAGE, "")
+    page = unavailable_page(portal, state, now, accept, language, set_cookies, close=close)
+    return page_response(page)
 
 
 def deny_response(
-    request: web.BaseRequest, deny: Deny, portal: CustomerPortalConfig, request_id: str
+    request: web.BaseRequest,
+    deny: Deny,
+    portal: CustomerPortalConfig,
+    request_id: str,
+    state: GateState,
+    now: float,
 ) -> web.Response:
-    """The answer a Deny gives a client of the proxy."""
+    """The answer a Deny gives a client of the proxy (`state`: the one it was decided on)."""
     accept = request.headers.get(hdrs.ACCEPT, "")
-    return page_response(deny_page(deny, portal, request_id, accept))
+    language = request.headers.get(hdrs.ACCEPT_LANGUAGE, "")
+    return page_response(deny_page(deny, portal, request_id, state, now, accept, language))

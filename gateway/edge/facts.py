@@ -30,6 +30,7 @@ def proxy_facts(
         host_lines=tuple(values(client_headers, hdrs.HOST)),
         cookie_lines=tuple(values(client_headers, hdrs.COOKIE)),
         accept=request.headers.get(hdrs.ACCEPT, ""),
+        accept_language=request.headers.get(hdrs.ACCEPT_LANGUAGE, ""),
         client_ip=client_ip,
         secure=secure,
         started_at=started_at,

@@ -95,6 +95,8 @@ class Exchange:
     live: LiveExchange | None = None
     # Every relayed WebSocket, so a shutdown can say 1001 to each.
     sockets: LiveConnections | None = None
+    # The route's own body limit (`routes[].client_max_size`); None: `proxy.client_max_size`.
+    client_max_size: int | None = None
 
 
 def _untimed(upstream: str, seconds: float) -> None:
@@ -150,7 +152,8 @@ class Forwarder:
         live = ex.live
         length = request.headers.get(hdrs.CONTENT_LENGTH)
         has_body = request.body_exists
-        if length is not None and int(length) > self.proxy.client_max_size:
+        limit = self.proxy.client_max_size if ex.client_max_size is None else ex.client_max_size
+        if length is not None and int(length) > limit:
             # Answered before the body is read: nothing is forwarded.
             return error_response(request, 413, ex.request_id, close=True)
         if live is not None:
@@ -168,7 +171,7 @@ class Forwarder:
         state = BodyState()
         data: Any = None
         if has_body:
-            data = stream_body(request, self.proxy.client_max_size, state, live)
+            data = stream_body(request, limit, state, live)
         elif length == "0":
             data = b""
         call = self.session.request(

@@ -102,8 +102,9 @@ class Gateway:
                 started_at=started_at,
                 via=cfg.proxy.via,
             )
+            state = self.state()
             try:
-                decision = runtime.gate.decide(facts, self.state())
+                decision = runtime.gate.decide(facts, state)
             except Exception:
                 # SECURITY: the decision failed; fail closed (answered, never forwarded).
                 log.exception("decision failed [request %s]", rid)
@@ -117,7 +118,9 @@ class Gateway:
                     note.route, note.portal = decision.route.name, decision.route.portal
                 if decision.reason.startswith("refused_"):
                     log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
-                response = deny_response(request, decision, cfg.customer_portal, rid)
+                response = deny_response(
+                    request, decision, cfg.customer_portal, rid, state, started_at
+                )
                 return response
             note.route, note.portal = decision.route.name, decision.route.portal
             if decision.route.portal == "customer":
@@ -140,9 +143,11 @@ class Gateway:
             assert facts is not None
             current = self.state()
             note.cause = current.cause
-            denied = runtime.gate.decide(facts, replace(current, enabled=False))
+            current = replace(current, enabled=False)
+            denied = runtime.gate.decide(facts, current)
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
-            return unavailable_response(request, cfg.customer_portal, cookies)
+            portal = cfg.customer_portal
+            return unavailable_response(request, portal, current, self.wall(), cookies)
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception:
@@ -203,6 +208,7 @@ class Gateway:
             on_response=tuple(on_response),
             live=live,
             sockets=self.app[SOCKETS],
+            client_max_size=route.client_max_size,
         )
         if is_websocket(request):
             return await relay_websocket(self.forwarder, exchange)

@@ -57,6 +57,7 @@ def plugin_facts(
         host_lines=tuple(headers.getall(hdrs.HOST, [])),
         cookie_lines=tuple(headers.getall(hdrs.COOKIE, [])),
         accept=headers.get(hdrs.ACCEPT, ""),
+        accept_language=headers.get(hdrs.ACCEPT_LANGUAGE, ""),
         client_ip=client_ip(peer, headers.getall(hdrs.X_FORWARDED_FOR, []), trusted),
         secure=request.secure or forwarded_https,
         started_at=started_at,
@@ -119,12 +120,12 @@ class PluginGate:
         facts = plugin_facts(request, self.wall(), runtime.config.proxy.trusted_proxies)
         portal = runtime.config.customer_portal
         rid = uuid.uuid4().hex
+        state = self.state()
         if is_preview(request.raw_path, runtime.config.admin_prefix):
             # The gate's own endpoint: the app's handlers never see a preview link.
-            state = self.state()
             return open_preview(request, runtime.config, runtime.gate, state, facts.started_at, rid)
         try:
-            decision = runtime.gate.decide(facts, self.state())
+            decision = runtime.gate.decide(facts, state)
         except Exception:
             # SECURITY: the decision failed; fail closed (the app's handler never runs).
             log.exception("decision failed [request %s]", rid)
@@ -132,7 +133,17 @@ class PluginGate:
         if isinstance(decision, Deny):
             if decision.reason.startswith("refused_"):
                 log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
-            return page_response(deny_page(decision, portal, rid, facts.accept))
+            return page_response(
+                deny_page(
+                    decision,
+                    portal,
+                    rid,
+                    state,
+                    facts.started_at,
+                    facts.accept,
+                    facts.accept_language,
+                )
+            )
         live = None
         if decision.route.portal == "customer":
             # SECURITY: held from the decision (no await since) until the handler is done, so
@@ -191,10 +202,14 @@ class PluginGate:
     def _unavailable(self, facts: RequestFacts, answer: Answer) -> web.Response:
         answer.replaced = True
         runtime = self.runtime
-        denied = runtime.gate.decide(facts, replace(self.state(), enabled=False))
+        state = replace(self.state(), enabled=False)
+        denied = runtime.gate.decide(facts, state)
         cookies = denied.set_cookies if isinstance(denied, Deny) else ()
         portal = runtime.config.customer_portal
-        return page_response(unavailable_page(portal, facts.accept, cookies, close=False))
+        page = unavailable_page(
+            portal, state, self.wall(), facts.accept, facts.accept_language, cookies, close=False
+        )
+        return page_response(page)
 
     # -- response phase --------------------------------------------------------------------
     def prepared(self, request: web.BaseRequest, response: web.StreamResponse) -> None:

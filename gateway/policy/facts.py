@@ -8,6 +8,7 @@ cannot disagree about a request they describe alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from gateway.settings.policy import Cause
@@ -34,6 +35,9 @@ class RequestFacts:
     transfer_codings: tuple[str, ...] = ()
     has_body: bool = False
     via_loop: bool = False  # our own Via pseudonym is already in the request
+    # Picks the unavailable page's language (customer_portal.sentences); every front end
+    # passes it on (nginx, Traefik and Caddy send the client's headers, Envoy when listed).
+    accept_language: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class GateState:
     # when the portal is expected back (epoch seconds; also Retry-After), when known.
     message: str | None = None
     retry_at: float | None = None
+    retry_offset: timedelta | None = None  # the page shows `retry_at` in it (None: UTC)
 
     def straddles_disable(self, started_at: float) -> bool:
         """True when a disable is in force now or happened since `started_at`."""
@@ -72,4 +77,5 @@ def gate_state(state: PortalState) -> GateState:
         preview_generation=state.preview_generation,
         message=state.message,
         retry_at=state.retry_at,
+        retry_offset=state.retry_offset,
     )

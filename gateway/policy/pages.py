@@ -14,6 +14,9 @@ from http import HTTPStatus
 
 from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
 from gateway.policy.decision import Deny
+from gateway.policy.detail import render_json, render_page, retry_after
+from gateway.policy.facts import GateState
+from gateway.wire.language import choose_language
 from gateway.wire.negotiate import wants_json
 
 _PAGE = """<!doctype html>
@@ -42,9 +45,7 @@ MESSAGES = {
     508: "This request has already passed through this gateway (loop).",
 }
 
-UNAVAILABLE_JSON = json.dumps(
-    {"error": "customer_portal_unavailable", "message": UNAVAILABLE_MESSAGE}
-)
+DEFAULT_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,63 @@ def error_page(
     return Page(status, "text/html", page, headers, close)
 
 
+def page_language(portal: CustomerPortalConfig, accept_language: str) -> str:
+    """The page language the client prefers among English and `customer_portal.sentences`."""
+    if not portal.localised_html:
+        return DEFAULT_LANGUAGE
+    return choose_language(accept_language, portal.localised_html, DEFAULT_LANGUAGE)
+
+
 def unavailable_page(
-    portal: CustomerPortalConfig, accept: str, set_cookies: Iterable[str] = (), *, close: bool
+    portal: CustomerPortalConfig,
+    state: GateState,
+    now: float,
+    accept: str,
+    accept_language: str = "",
+    set_cookies: Iterable[str] = (),
+    *,
+    close: bool,
 ) -> Page:
-    """503 with Retry-After, no-store, the page or JSON, and the given cookie expiries."""
+    """503 with Retry-After, no-store, the page (in the client's language) or JSON, staff's
+    note and the expected return from `state`, and the given cookie expiries.
+
+    `now` is the wall clock (Retry-After counts down to `state.retry_at`); the return time is
+    shown in `state.retry_offset` (a schedule's own; default UTC).
+    """
     headers = [
-        ("Retry-After", str(portal.retry_after)),
+        ("Retry-After", str(retry_after(state.retry_at, now, portal.retry_after))),
         ("Cache-Control", "no-store"),
-        ("Vary", "Accept"),
+        ("Vary", "Accept, Accept-Language"),
     ]
-    headers += [("Set-Cookie", line) for line in set_cookies]
     if wants_json(accept):
-        return Page(503, "application/json", UNAVAILABLE_JSON, tuple(headers), close)
-    return Page(503, "text/html", portal.unavailable_html, tuple(headers), close)
+        # The JSON message is the English sentence whatever the client's languages.
+        headers.append(("Content-Language", DEFAULT_LANGUAGE))
+        headers += [("Set-Cookie", line) for line in set_cookies]
+        body = render_json(state.message, state.retry_at)
+        return Page(503, "application/json", body, tuple(headers), close)
+    language = page_language(portal, accept_language)
+    headers.append(("Content-Language", language))
+    headers += [("Set-Cookie", line) for line in set_cookies]
+    page = portal.localised_html.get(language, portal.unavailable_html)
+    sentence = portal.sentences.get(language, UNAVAILABLE_MESSAGE)
+    text = render_page(page, sentence, state.message, state.retry_at, state.retry_offset)
+    return Page(503, "text/html", text, tuple(headers), close)
 
 
-def deny_page(deny: Deny, portal: CustomerPortalConfig, request_id: str, accept: str) -> Page:
+def deny_page(
+    deny: Deny,
+    portal: CustomerPortalConfig,
+    request_id: str,
+    state: GateState,
+    now: float,
+    accept: str,
+    accept_language: str = "",
+) -> Page:
     """The page a Deny answers with (forward-auth may still map its status for its proxy)."""
     if deny.body == "unavailable":
-        page = unavailable_page(portal, accept, deny.set_cookies, close=deny.close)
+        page = unavailable_page(
+            portal, state, now, accept, accept_language, deny.set_cookies, close=deny.close
+        )
         return Page(
             page.status,
             page.content_type,

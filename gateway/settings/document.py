@@ -49,11 +49,49 @@ def parse_time(value: object, where: str) -> float:
     return check_change_time(moment.timestamp(), where, shown=shown)
 
 
+# Staff's note is a sentence or two under the page's sentence, never a page of its own.
+MAX_MESSAGE = 500
+
+
+def message_text(value: object) -> str | None:
+    """Staff's note as the page shows it: text (bytes as UTF-8), whitespace runs and control
+    characters made single spaces, at most MAX_MESSAGE characters; None for no note.
+
+    SECURITY: anything that is not text (a number, a list, bytes that are not UTF-8) is no note
+    rather than a read error: a broken note must never turn a good read of the switch into a
+    read error, which `on_error: enabled` would serve as enabled.
+    """
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str):
+        return None
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1].rstrip() + "\u2026"
+    return text or None
+
+
+def optional_lookup(document: Any, dotted: str) -> Any:
+    """The field's value, or None when the document has no such field."""
+    try:
+        return lookup(document, dotted, "")
+    except SettingsUnavailable:
+        return None
+
+
 def reading_from_document(
-    document: Any, field: str, changed_at_field: str | None, where: str
+    document: Any,
+    field: str,
+    changed_at_field: str | None,
+    where: str,
+    message_field: str | None = None,
 ) -> Reading:
     enabled = parse_flag(lookup(document, field, where), f"{where}: {field}")
     changed_at = None
     if changed_at_field:
         changed_at = parse_time(lookup(document, changed_at_field, where), where)
-    return Reading(enabled, changed_at)
+    message = message_text(optional_lookup(document, message_field)) if message_field else None
+    return Reading(enabled, changed_at, message)

@@ -28,6 +28,7 @@ SCHEMA = Schema(
     options=(
         Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
         Option("changed_at_field", "a dotted field name"),
+        Option("message_field", "a dotted field name"),
     ),
     forgets=forgets_without_change_time,
 )
@@ -45,6 +46,7 @@ class FileSource:
         self.description = mask_url(cfg.source)
         self.field = text(cfg, "field", "enabled") or "enabled"
         self.changed_at_field = text(cfg, "changed_at_field")
+        self.message_field = text(cfg, "message_field")
 
     def _load(self) -> Any:
         text = self.path.read_text(encoding="utf-8")
@@ -65,7 +67,9 @@ class FileSource:
             raise SettingsUnavailable(f"{self.description}: {exc.strerror or exc}") from None
         except (ValueError, yaml.YAMLError):
             raise SettingsUnavailable(f"{self.description}: not valid JSON or YAML") from None
-        return reading_from_document(document, self.field, self.changed_at_field, self.description)
+        return reading_from_document(
+            document, self.field, self.changed_at_field, self.description, self.message_field
+        )
 
     async def aclose(self) -> None:
         return None

@@ -21,6 +21,7 @@ SCHEMA = Schema(
     options=(
         Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
         Option("changed_at_field", "a dotted field name"),
+        Option("message_field", "a dotted field name"),
     ),
     forgets=forgets_without_change_time,
 )
@@ -38,6 +39,7 @@ class HttpSource:
         self.description = mask_url(cfg.source)
         self.field = text(cfg, "field", "enabled") or "enabled"
         self.changed_at_field = text(cfg, "changed_at_field")
+        self.message_field = text(cfg, "message_field")
         self.timeout = cfg.timeout
         self._session: aiohttp.ClientSession | None = None
 
@@ -86,7 +88,9 @@ class HttpSource:
             document: Any = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise SettingsUnavailable(f"{self.description}: the answer is not JSON") from None
-        return reading_from_document(document, self.field, self.changed_at_field, self.description)
+        return reading_from_document(
+            document, self.field, self.changed_at_field, self.description, self.message_field
+        )
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -222,6 +222,7 @@ class Poller:
         self._outage.succeeded(self.clock())
         self.state.last_error = None
         self.state.store_value, self.state.store_changed_at = reading.enabled, reading.changed_at
+        self.state.store_message = reading.message
         self._warn_if_forgetful(reading)
         disabled_at = disable_moment(
             previous, reading, now, self.state.last_disabled_at, self._restored_success_at
@@ -262,6 +263,7 @@ class Poller:
 
     def _publish(self) -> None:
         known = self._known.get(_KNOWN)  # once: the TLRU entry may expire between two gets
+        self.state.message = self.state.store_message
         on_error = self.cfg.on_error
         self.state.update(
             effective_state(

@@ -1,4 +1,4 @@
-"""`redis://` stores: GET a key (and `<key>:changed_at` when present).
+"""`redis://` stores: GET a key (and `<key>:changed_at` and `<key>:message` when present).
 
 The `redis` client comes with the `portal-gateway[redis]` extra and is imported when a source
 is created, never when a config is checked.
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
-from gateway.settings.document import parse_time
+from gateway.settings.document import message_text, parse_time
 from gateway.settings.options import Driver, Option, Schema, text
 from gateway.wire.values import mask_secrets, mask_url
 
@@ -26,7 +26,8 @@ SCHEMA = Schema(
 
 
 class RedisSource:
-    """GET `key` (and `<key>:changed_at`, epoch seconds or ISO 8601, when set) in one MGET."""
+    """GET `key` (and `<key>:changed_at`, epoch seconds or ISO 8601, and `<key>:message`, staff's
+    note for customers, when set) in one MGET: one round trip."""
 
     def __init__(self, cfg: SettingsConfig) -> None:
         import redis.asyncio as aioredis
@@ -49,7 +50,8 @@ class RedisSource:
 
     async def read(self) -> Reading:
         try:
-            value, changed = await self.client.mget([self.key, f"{self.key}:changed_at"])
+            keys = [self.key, f"{self.key}:changed_at", f"{self.key}:message"]
+            value, changed, note = await self.client.mget(keys)
         except self._errors as exc:
             # SECURITY: never show the password, whatever the client quotes.
             why = mask_secrets(str(exc) or type(exc).__name__, self.url)
@@ -66,7 +68,7 @@ class RedisSource:
                 changed_at = parse_time(stamp, self.description)
             else:
                 changed_at = parse_time(number, self.description)
-        return Reading(enabled, changed_at)
+        return Reading(enabled, changed_at, message_text(note))
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -2,7 +2,7 @@
 
 The query returns one row: the setting in the first column and, optionally, when it last
 changed in the second (a timestamp or epoch seconds), so every gateway process agrees on the
-moment of the last disable.
+moment of the last disable, and staff's note for customers in the third (text or NULL).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable, parse_flag
-from gateway.settings.document import parse_time
+from gateway.settings.document import message_text, parse_time
 from gateway.settings.options import Driver, Option, Schema, forgets_without_second_column, text
 from gateway.wire.values import mask_secrets, mask_url
 
@@ -94,7 +94,8 @@ class SqlSource:
             # PostgreSQL's EXTRACT(EPOCH FROM ...) and MySQL's UNIX_TIMESTAMP() give decimals,
             # which parse_time takes (NaN and infinity included, as read errors).
             changed_at = parse_time(row[1], self.description)
-        return Reading(enabled, changed_at)
+        message = message_text(row[2]) if len(row) > 2 else None
+        return Reading(enabled, changed_at, message)
 
     async def aclose(self) -> None:
         if self._engine is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from gateway.settings.control import Override
 from gateway.settings.policy import Cause
@@ -42,6 +43,8 @@ class PortalState:
         self.store_message: str | None = None
         self.message: str | None = None
         self.retry_at: float | None = None
+        # The offset the return time is shown in (a schedule's own, as written); None: UTC.
+        self.retry_offset: timedelta | None = None
         self._subscribers: list[Callable[[bool], None]] = []
 
     @property

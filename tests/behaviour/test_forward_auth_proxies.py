@@ -81,10 +81,14 @@ async def stack(
             await ws.send_str(f"echo {message.data}")
         return ws
 
+    # A deployment's session key, where the test needs one (preview links).
+    keys: dict[str, dict[str, object]] | None = (
+        {"customer_portal": {"session_key": session_key}} if session_key else None
+    )
     portal = await upstream({SETTINGS_PATH: settings, "/login": login, "/live": live})
     assert portal.server.port is not None
     async with (
-        forward_auth_gateway(proxy, portal.server.port, session_key) as gw,
+        forward_auth_gateway(proxy, portal.server.port, keys) as gw,
         front(tmp_path, gw.admin_port, portal.server.port) as port,
     ):
         yield Stack(f"http://127.0.0.1:{port}", portal, gw, store)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import os
 from collections.abc import AsyncIterator
 
@@ -375,3 +376,96 @@ async def test_large_upload_streams_with_bounded_memory(
     assert received[0] == total
     assert 0 <= sent_at_first_byte[0] < total  # upstream got bytes before the client finished
     assert rss.growth < 64 * MIB, f"RSS grew by {rss.growth / MIB:.1f} MiB"
+
+
+# Per-route body limits: the office route takes uploads past the global limit (and past
+# aiohttp's own 1 MiB default for a server's client_max_size), the customer route less.
+ROUTE_LIMITS: list[dict[str, object]] = [
+    {
+        "name": "office",
+        "paths": ["/office"],
+        "upstream": "portal",
+        "portal": "office",
+        "client_max_size": "2m",
+    },
+    {
+        "name": "forms",
+        "paths": ["/forms"],
+        "upstream": "portal",
+        "portal": "customer",
+        "client_max_size": "1k",
+    },
+    {"name": "customer", "paths": ["/"], "upstream": "portal", "portal": "customer"},
+]
+
+
+def streamed(total: int, block: int = 16384) -> AsyncIterator[bytes]:
+    """A body of `total` bytes with no Content-Length: aiohttp sends it chunked."""
+
+    async def gen() -> AsyncIterator[bytes]:
+        left = total
+        while left > 0:
+            yield b"x" * min(block, left)
+            left -= block
+
+    return gen()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_route_limit_larger_than_the_global_one_lets_its_uploads_through(
+    upstream: StartUpstream, gateway: StartGateway, chunked: bool
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, {"proxy": {"client_max_size": "64k"}}, routes=ROUTE_LIMITS)
+    size = 1536 * 1024  # past the global 64k and past aiohttp's 1 MiB default
+    body = streamed(size) if chunked else io.BytesIO(b"x" * size)
+    async with gw.client.post("/office/upload", data=body) as resp:
+        assert resp.status == 200
+    assert [len(s.body) for s in up.seen] == [size]
+    # The route's own limit still holds: 413 past 2m.
+    async with gw.client.post("/office/upload", data=streamed(2 * MIB + 1)) as resp:
+        assert resp.status == 413
+    # A route without a limit of its own keeps the global one.
+    async with gw.client.post("/account", data=b"x" * (64 * 1024 + 1)) as resp:
+        assert resp.status == 413
+    assert len(up.seen) <= 2  # the 2m+1 one may have started streaming; the last never did
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_route_limit_smaller_than_the_global_one_refuses_past_it(
+    upstream: StartUpstream, gateway: StartGateway, chunked: bool
+) -> None:
+    received: list[int] = []
+    started, done = asyncio.Event(), asyncio.Event()
+
+    async def count(request: web.Request) -> web.StreamResponse:
+        started.set()
+        got = 0
+        try:
+            async for chunk in request.content.iter_any():
+                got += len(chunk)
+        except Exception:  # noqa: S110 - the gateway abandons the body; only the count matters
+            pass
+        finally:
+            received.append(got)
+            done.set()
+        return web.Response(text="accepted")
+
+    up = await upstream({"/forms": count}, read_body=False)
+    gw = await gateway(up.url, routes=ROUTE_LIMITS)  # the global limit: 10m
+    async with gw.client.post("/forms/enroll", data=b"x" * 1024) as resp:
+        assert resp.status == 200  # exactly the limit passes
+    assert received == [1024]
+    started.clear()
+    done.clear()
+    body = streamed(4096, block=512) if chunked else b"x" * 4096
+    async with gw.client.post("/forms/enroll", data=body) as resp:
+        assert resp.status == 413
+    if started.is_set():  # a chunked body may have begun to stream before the limit
+        async with asyncio.timeout(5):
+            await done.wait()
+    assert all(n <= 1024 for n in received)  # the upstream sees at most the route's limit
+    assert chunked or received == [1024]  # a Content-Length past it is never forwarded
+    # The global limit, 10m, still serves the other customer routes.
+    async with gw.client.post("/account", data=b"x" * 4096) as resp:
+        assert resp.status == 200

@@ -29,7 +29,16 @@ def test_every_command_and_option_has_a_description() -> None:
     parser = build_parser()
     commands = subcommands(parser)
     assert (
-        sorted(commands) == sorted(COMMANDS) == ["check", "demo", "preview-link", "run", "status"]
+        sorted(commands)
+        == sorted(COMMANDS)
+        == [
+            "check",
+            "demo",
+            "preview-link",
+            "routes",
+            "run",
+            "status",
+        ]
     )
     assert undescribed(parser) == []
     for name, command in commands.items():
@@ -87,6 +96,14 @@ def test_the_help_lists_exit_codes_environment_and_where_the_config_is_found(
                 "0  read",
                 "1  the store could not be read",
                 "2  a config error, or no config file found",
+            ],
+        ),
+        (
+            "routes",
+            [
+                "0  classified (warnings or not, without --strict)",
+                "1  --strict, and a warning remains",
+                "2  a config error, a bad --against or --ignore file, or no config file found",
             ],
         ),
         (

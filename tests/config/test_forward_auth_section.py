@@ -106,6 +106,20 @@ def test_check_warns_when_the_page_cannot_ride_in_an_nginx_header(tmp_path: Path
     assert ours(caddy) == []
 
 
+def test_a_large_localised_page_is_warned_about_too(tmp_path: Path) -> None:
+    page = tmp_path / "unavailable.html"
+    page.write_text(MESSAGE)
+    (tmp_path / "unavailable.fr.html").write_text("Indisponible.<!--" + "x" * 30_000 + "-->")
+    behind = {"proxy": {"trusted_proxies": ["10.0.0.0/8"]}, **ADMIN}
+    text = config_text(
+        "http://127.0.0.1:8081",
+        {"forward_auth": {"proxy": "nginx"}, **behind},
+        portal={"unavailable_page": str(page), "sentences": {"fr": "Indisponible."}},
+    )
+    (warning,) = ours(config_from_text(text, "cfg.yaml"))
+    assert ": customer_portal.unavailable_page: warning: 30020 bytes: behind nginx" in warning
+
+
 def test_check_warns_when_decision_is_served_nowhere() -> None:
     extra = {"forward_auth": {"proxy": "nginx"}, "proxy": {"trusted_proxies": ["127.0.0.1/32"]}}
     text = config_text(URL, {**extra, "admin_listen": "none"})

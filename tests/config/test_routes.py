@@ -137,3 +137,23 @@ def test_office_routes_on_hosts_of_their_own_are_quiet(
 def test_public_routes_and_a_config_without_customer_routes_are_quiet() -> None:
     text = "routes:\n" + route("public", "public") + route("office", "office", paths="/office")
     assert warnings_of(text) == []
+
+
+def test_a_route_may_set_its_own_body_limit_in_the_global_ones_units() -> None:
+    office, customer = routes_of([{**OFFICE, "client_max_size": "50m"}, CUSTOMER])
+    assert office.client_max_size == 50 * 1024 * 1024
+    assert customer.client_max_size is None  # proxy.client_max_size applies
+    [exact] = routes_of([{**CUSTOMER, "client_max_size": 2048}])
+    assert exact.client_max_size == 2048
+
+
+@pytest.mark.parametrize("value", ["lots", -1, True, "10 MiBs"])
+def test_a_bad_route_body_limit_is_a_located_error(value: object) -> None:
+    text = config_text("http://127.0.0.1:8081", "", [{**CUSTOMER, "client_max_size": value}])
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "client_max_size" in ln)
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "r.yaml")
+    assert [str(i) for i in info.value.issues] == [
+        f"r.yaml:{line}: routes[0].client_max_size: expected a size in bytes "
+        f'(1048576, "512k", "10m"), got {value!r}'
+    ]

@@ -44,7 +44,15 @@ def test_top_level_keys_come_from_the_config_record() -> None:
 
 
 def test_section_keys_come_from_their_records() -> None:
-    assert yaml_keys(Route) == ("name", "paths", "upstream", "portal", "hosts", "methods")
+    assert yaml_keys(Route) == (
+        "name",
+        "paths",
+        "upstream",
+        "portal",
+        "hosts",
+        "methods",
+        "client_max_size",
+    )
     assert yaml_keys(SettingsConfig) == (
         "source",
         "ttl",

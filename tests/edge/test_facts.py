@@ -28,7 +28,7 @@ async def test_facts_are_read_from_the_request_as_sent(aiohttp_server: AiohttpSe
     reply = await raw_exchange(
         server.port,
         b"POST /enroll?x=%2F HTTP/1.1\r\nHost: Portal.Example\r\nCookie: a=1\r\n"
-        b"Cookie: b=2\r\nAccept: application/json\r\nVia: 1.1 proxy, 1.1 GW1\r\n"
+        b"Cookie: b=2\r\nAccept: application/json\r\nAccept-Language: fr-CA\r\nVia: 1.1 proxy, 1.1 GW1\r\n"
         b"Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     )
     facts = json.loads(reply.partition(b"\r\n\r\n")[2])
@@ -42,6 +42,7 @@ async def test_facts_are_read_from_the_request_as_sent(aiohttp_server: AiohttpSe
         "secure": True,
         "started_at": 12.5,
         "front_end": "proxy",
+        "accept_language": "fr-CA",
         "http_version": [1, 1],
         "transfer_codings": ["chunked"],
         "has_body": True,

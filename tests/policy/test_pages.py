@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import replace
+from datetime import timedelta
 
-from gateway.config import UNAVAILABLE_MESSAGE, parse_config
+from gateway.config import UNAVAILABLE_MESSAGE, config_from_text
 from gateway.policy.decision import Deny
+from gateway.policy.detail import MARKER
+from gateway.policy.facts import GateState
 from gateway.policy.pages import MESSAGES, deny_page, error_page, unavailable_page
 from tests.conftest import config_text
 
-PORTAL = parse_config(config_text("http://127.0.0.1:8081"), "t.yaml").customer_portal
+PORTAL = config_from_text(config_text("http://127.0.0.1:8081"), "t.yaml").customer_portal
 EXPIRY = "portal_session=; Max-Age=0; Path=/"
 
 
@@ -38,34 +43,83 @@ def test_a_message_is_escaped_and_an_unlisted_status_says_its_phrase() -> None:
     assert "<p>I&#x27;m a Teapot</p>" in error_page(418, "r", "").text
 
 
+OFF = GateState(enabled=False, last_disabled_at=None)
+NOW = 1_800_000_000.0
+
+
 def test_the_unavailable_page_is_503_with_retry_after_and_the_given_expiries() -> None:
-    page = unavailable_page(PORTAL, "text/html", [EXPIRY], close=True)
+    page = unavailable_page(PORTAL, OFF, NOW, "text/html", "", [EXPIRY], close=True)
     assert (page.status, page.content_type, page.text, page.close) == (
         503,
         "text/html",
-        PORTAL.unavailable_html,
+        PORTAL.unavailable_html.replace(MARKER, ""),
         True,
     )
     assert page.headers == (
         ("Retry-After", "120"),
         ("Cache-Control", "no-store"),
-        ("Vary", "Accept"),
+        ("Vary", "Accept, Accept-Language"),
+        ("Content-Language", "en"),
         ("Set-Cookie", EXPIRY),
     )
-    as_json = unavailable_page(PORTAL, "application/json", (), close=False)
+    as_json = unavailable_page(PORTAL, OFF, NOW, "application/json", close=False)
     assert json.loads(as_json.text) == {
         "error": "customer_portal_unavailable",
         "message": UNAVAILABLE_MESSAGE,
     }
+    assert ("Content-Language", "en") in as_json.headers
+
+
+def test_a_note_and_a_return_time_reach_the_page_json_and_retry_after() -> None:
+    state = replace(OFF, message="Billing <b>run</b> & co", retry_at=NOW + 90.4)
+    page = unavailable_page(PORTAL, state, NOW, "text/html", close=False)
+    assert UNAVAILABLE_MESSAGE in page.text
+    assert "Billing &lt;b&gt;run&lt;/b&gt; &amp; co" in page.text and "<b>" not in page.text
+    assert '<time datetime="2027-01-15T08:01:30+00:00">2027-01-15 08:01 UTC</time>' in page.text
+    assert page.headers[0] == ("Retry-After", "91")  # rounded up: never early
+    as_json = unavailable_page(PORTAL, state, NOW, "application/json", close=False)
+    assert json.loads(as_json.text) == {
+        "error": "customer_portal_unavailable",
+        "message": UNAVAILABLE_MESSAGE,
+        "message_detail": "Billing <b>run</b> & co",
+        "retry_at": "2027-01-15T08:01:30Z",
+    }
+    local = replace(state, retry_offset=timedelta(hours=1))
+    shown = unavailable_page(PORTAL, local, NOW, "text/html", close=False)
+    assert '<time datetime="2027-01-15T09:01:30+01:00">2027-01-15 09:01 +01:00</time>' in (
+        shown.text
+    )
+    late = unavailable_page(PORTAL, state, NOW + 500, "application/json", close=False)
+    assert late.headers[0] == ("Retry-After", "1")
+
+
+def test_a_localised_page_is_chosen_by_accept_language() -> None:
+    fr = "Notre portail est indisponible."
+    portal = dataclasses.replace(
+        PORTAL, sentences={"fr": fr}, localised_html={"fr": f"<main><p>{fr}</p></main>"}
+    )
+    state = replace(OFF, message="Retour bientôt")
+    page = unavailable_page(portal, state, NOW, "text/html", "fr-CA, en;q=0.5", close=False)
+    assert page.text == (
+        f'<main><p>{fr}</p><p class="portal-gateway-message">Retour bientôt</p></main>'
+    )
+    assert ("Content-Language", "fr") in page.headers
+    english = unavailable_page(portal, state, NOW, "text/html", "de", close=False)
+    assert ("Content-Language", "en") in english.headers and UNAVAILABLE_MESSAGE in english.text
 
 
 def test_a_deny_page_carries_its_request_id_and_cookie_expiries() -> None:
     unavailable = deny_page(
-        Deny(503, "customer_disabled", "unavailable", (EXPIRY,), close=True), PORTAL, "r9", ""
+        Deny(503, "customer_disabled", "unavailable", (EXPIRY,), close=True),
+        PORTAL,
+        "r9",
+        OFF,
+        NOW,
+        "",
     )
     assert unavailable.status == 503 and unavailable.close
     assert unavailable.headers[-2:] == (("Set-Cookie", EXPIRY), ("X-Request-ID", "r9"))
-    refused = deny_page(Deny(421, "refused_421", "error", (EXPIRY,)), PORTAL, "r8", "")
+    refused = deny_page(Deny(421, "refused_421", "error", (EXPIRY,)), PORTAL, "r8", OFF, NOW, "")
     assert refused.status == 421 and "421 Misdirected Request" in refused.text
     assert refused.headers == (
         ("Cache-Control", "no-store"),

@@ -103,3 +103,19 @@ async def test_a_change_time_that_cannot_date_a_disable_is_a_read_error(
     )
     with pytest.raises(SettingsUnavailable, match=rf": change time .*{why}$"):
         await made.read()
+
+
+async def test_the_message_field_comes_from_json_or_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("enabled: off\nmessage: <b>Back</b> at noon\n")
+    source = make_source(
+        SettingsConfig(
+            source=f"file://{path}", options={"field": "enabled", "message_field": "message"}
+        )
+    )
+    try:
+        assert await source.read() == Reading(False, None, "<b>Back</b> at noon")
+        path.write_text("enabled: off\n")
+        assert await source.read() == Reading(False, None, None)
+    finally:
+        await source.aclose()

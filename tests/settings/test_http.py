@@ -175,3 +175,27 @@ async def test_the_password_is_masked_in_the_description_and_errors() -> None:
         await source.aclose()
     assert str(info.value).startswith("http://ops:***@127.0.0.1:1/s: ")
     assert "s3cret" not in json.dumps(str(info.value))
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"enabled": False, "note": {"text": " Back at noon "}}, "Back at noon"),
+        ({"enabled": False}, None),  # missing: no note
+        ({"enabled": False, "note": {"text": None}}, None),
+        ({"enabled": False, "note": {"text": ""}}, None),
+        # SECURITY: not text is no note, never a read error that on_error could turn into
+        # "enabled" while staff's switch is off.
+        ({"enabled": False, "note": {"text": 12}}, None),
+        ({"enabled": False, "note": {"text": ["a"]}}, None),
+        ({"enabled": False, "note": {"text": "x" * 600}}, "x" * 499 + "\u2026"),
+    ],
+)
+async def test_the_message_field_is_optional_text_beside_the_flag(
+    aiohttp_server: AiohttpServer, document: dict[str, Any], message: str | None
+) -> None:
+    async def handler(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    url = await serve(aiohttp_server, handler)
+    assert await read(url, message_field="note.text") == Reading(False, None, message)

@@ -607,3 +607,23 @@ async def test_a_lasting_read_error_is_logged_once_a_minute_with_a_count_then_cl
         "settings read failed: memory://: refused again (on_error: last-known)",
         "settings store readable again (memory://) after 2 failed reads over 3s",
     ]
+
+
+def notes(poller: Poller) -> tuple[str | None, str | None]:
+    """The store's note and the page's (a call, so mypy does not narrow across awaits)."""
+    return poller.state.store_message, poller.state.message
+
+
+async def test_the_stores_note_reaches_the_state_and_outlives_a_failed_read() -> None:
+    source = MemorySource(False)
+    source.message = "Back after the billing run"
+    poller, _ = make(source)
+    await poller.refresh()
+    assert notes(poller) == (source.message, source.message)
+    source.fail("down")
+    await poller.refresh()
+    assert poller.state.message == "Back after the billing run"  # the last good read's note
+    source.set(False)
+    source.message = None
+    await poller.refresh()
+    assert notes(poller) == (None, None)

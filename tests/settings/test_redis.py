@@ -31,7 +31,7 @@ async def key(client: aioredis.Redis) -> AsyncIterator[str]:
     try:
         yield name
     finally:
-        await client.delete(name, f"{name}:changed_at")
+        await client.delete(name, f"{name}:changed_at", f"{name}:message")
 
 
 async def read(key: str) -> Reading:
@@ -117,3 +117,14 @@ async def test_a_wrong_password_is_masked(key: str) -> None:
     finally:
         await source.aclose()
     assert "s3cret" not in str(info.value)
+
+
+async def test_the_message_key_is_read_in_the_same_round_trip(
+    client: aioredis.Redis, key: str
+) -> None:
+    await client.set(key, "off")
+    assert (await read(key)).message is None
+    await client.set(f"{key}:message", b"Back  after the\nbilling run")
+    assert await read(key) == Reading(False, None, "Back after the billing run")
+    await client.set(f"{key}:message", b"\xff\xfe")  # not UTF-8: no note, the flag still counts
+    assert await read(key) == Reading(False, None, None)

@@ -145,6 +145,35 @@ async def test_timestamp_and_decimal_epoch_change_times(server_url: str) -> None
         await engine.dispose()
 
 
+async def test_sqlite_a_third_column_is_staffs_note(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE s (enabled INTEGER, at REAL, note TEXT)")
+        conn.execute("INSERT INTO s VALUES (0, NULL, 'Back after the billing run')")
+    cfg = SettingsConfig(source=f"sqlite:///{db}", options={"query": "SELECT * FROM s"})
+    assert await read(cfg) == Reading(False, None, "Back after the billing run")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE s SET note = NULL")
+    assert await read(cfg) == Reading(False, None, None)
+
+
+@pytest.mark.services
+async def test_server_a_third_column_is_staffs_note(server_url: str) -> None:
+    table = f"portal_note_{uuid.uuid4().hex[:10]}"
+    engine = create_async_engine(engine_url(server_url))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"CREATE TABLE {table} (enabled BOOLEAN, note TEXT)"))
+            await conn.execute(text(f"INSERT INTO {table} VALUES (FALSE, 'Back at 14:00')"))
+        query = f"SELECT enabled, NULL, note FROM {table}"
+        cfg = SettingsConfig(source=server_url, options={"query": query})
+        assert await read(cfg) == Reading(False, None, "Back at 14:00")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await engine.dispose()
+
+
 @pytest.mark.slow
 @pytest.mark.services
 async def test_reads_recover_after_hanging_queries_and_the_pool_does_not_leak(
