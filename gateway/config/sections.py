@@ -197,9 +197,17 @@ def _networks(r: Reader, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
     out = []
     for i, (cidr, n) in enumerate(r.strings(name, ()) or ()):
         try:
-            out.append(_cidr(cidr))
+            network = _cidr(cidr)
         except ValueError:
             r.errors.add(n, f"{r.key(name)}[{i}]", f"expected an IP or CIDR, got {cidr!r}")
+            continue
+        if network.prefixlen == 0:
+            # SECURITY: a staff network that holds every address lets every customer through.
+            r.errors.add(
+                n, f"{r.key(name)}[{i}]", f"{cidr!r} is every address, not a staff network"
+            )
+            continue
+        out.append(network)
     return tuple(out)
 
 

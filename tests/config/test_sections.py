@@ -124,6 +124,10 @@ def test_staff_networks_are_parsed_and_checked_with_their_lines() -> None:
         f"s.yaml:{bad.splitlines().index('  - staff') + 1}: "
         "customer_portal.allow_while_disabled[1]: expected an IP or CIDR, got 'staff'"
     )
+    everyone = config_text("http://127.0.0.1:8081", portal={"allow_while_disabled": ["::/0"]})
+    assert errors_of(everyone) == [
+        "customer_portal.allow_while_disabled[0]: '::/0' is every address, not a staff network"
+    ]
     scalar = config_text("http://127.0.0.1:8081", portal={"allow_while_disabled": 7})
     assert errors_of(scalar) == [
         "customer_portal.allow_while_disabled: expected a list of strings, got 7"
