@@ -92,8 +92,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         _codes(
             "0  printed the link, or revoked",
             "1  the control file could not be read or written",
-            "2  a config error, no session key, --for past settings.max_override, or no config "
-            "file found",
+            "2  a config error, no session key, --for past settings.max_override, a --base-url "
+            "that is no origin, or no config file found",
         ),
     ),
     "routes": (

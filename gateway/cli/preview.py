@@ -103,10 +103,18 @@ def preview_link(config: Config, args: argparse.Namespace, now: float | None = N
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    base = args.base_url or base_url(config)
+    if not base.startswith(("http://", "https://")) or "?" in base or "#" in base:
+        print(
+            f"portal-gateway: --base-url {base!r}: expected an origin such as "
+            "https://portal.example.com",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     now = time.time() if now is None else now
     expires_at = now + seconds
     token = PreviewCodec(key).issue(expires_at, control.preview_generation)
-    print(link(args.base_url or base_url(config), config.admin_prefix, token))
+    print(link(base, config.admin_prefix, token))
     until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(expires_at)))
     print(f"valid until {until}; revoke with: preview-link --revoke-all", file=sys.stderr)
     return 0

@@ -59,6 +59,15 @@ def test_for_base_url_and_the_prefix(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert expires <= time.time() + 1800
 
 
+def test_a_base_url_without_a_scheme_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _config(tmp_path)
+    assert main(["preview-link", "--config", str(cfg), "--base-url", "portal.example.com"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "expected an origin such as https://portal.example.com" in err
+
+
 def test_for_is_capped_by_max_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = _config(tmp_path)
     assert main(["preview-link", "--config", str(cfg), "--for", "25h"]) == 2
