@@ -42,6 +42,7 @@ from gateway.edge.lifecycle import (
     not_ready,
     refresh_metrics,
     settings_poller,
+    shadow_reminder,
     upstream_client,
 )
 from gateway.edge.limits import connection_limit
@@ -54,6 +55,7 @@ from gateway.edge.middlewares import (
     log_access,
     name_our_answers,
 )
+from gateway.edge.selfcheck import SELF_CHECK, SelfChecker, self_checker
 from gateway.edge.upstream_errors import UpstreamErrors
 from gateway.policy import Gate
 from gateway.policy.runtime import Runtime
@@ -108,6 +110,7 @@ def create_app(
     app[READY] = ready
     count_connections(app)
     gateway = app[GATEWAY] = Gateway(app, key, wall)
+    checker = app[SELF_CHECK] = SelfChecker(app, wall=wall)
     admin = Admin(
         partial(_runtime, app),
         gateway.state,
@@ -115,6 +118,7 @@ def create_app(
         not_ready=app[READY],
         metrics=partial(_metrics_text, app),
         portal=partial(_portal, app),
+        self_check=checker.document,
     )
     gateway.admin = admin.public
     if config.admin_listen is not None:
@@ -124,6 +128,8 @@ def create_app(
     app.cleanup_ctx.append(access_writer)
     app.cleanup_ctx.append(upstream_client)
     app.cleanup_ctx.append(settings_poller)
+    app.cleanup_ctx.append(self_checker)
+    app.cleanup_ctx.append(shadow_reminder)
     app.cleanup_ctx.append(metrics_sampler)
     add_catch_all(app, gateway.handle)
     return app

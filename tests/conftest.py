@@ -21,6 +21,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from gateway.app import create_app
 from gateway.config import Config, config_from_text
 from gateway.edge.accesslog import AccessLog
+from gateway.edge.selfcheck import SELF_CHECK
 from gateway.edge.server import make_runner
 from gateway.settings import SOURCES, SettingsSource, make_source
 from gateway.settings.poller import Poller
@@ -249,6 +250,14 @@ class GatewayTestServer(TestServer):
 
     async def _make_runner(self, **kwargs: Any) -> web.BaseRunner:
         return make_runner(self.app, self.config)
+
+    async def start_server(
+        self, loop: asyncio.AbstractEventLoop | None = None, **kwargs: Any
+    ) -> None:
+        await super().start_server(loop, **kwargs)
+        # As GatewayServer.start does: the self-check probes this listener.
+        assert self.runner is not None
+        self.app[SELF_CHECK].listening(self.runner.addresses)
 
 
 @pytest.fixture

@@ -134,7 +134,15 @@ def decide(
             decision.set_cookies,
             config.customer_portal.stamp_cookie,
             decision.route.name,
+            shadowed=decision.shadowed,
         )
+        if decision.shadowed is not None:
+            log.info(
+                "shadow: decision would_block, route %s, reason %s [request %s]",
+                decision.route.name,
+                decision.shadowed,
+                request_id,
+            )
         return _send(answer, request_id)
     portal = config.customer_portal
     page = deny_page(decision, portal, request_id, state, now, facts.accept, facts.accept_language)

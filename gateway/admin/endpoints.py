@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import hdrs, web
 
@@ -38,6 +39,7 @@ class Admin:
         not_ready: Callable[[], str | None] = lambda: None,
         metrics: Callable[[], str] = lambda: "",
         portal: Callable[[], PortalState] | None = None,
+        self_check: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self.runtime = runtime
         self.state = state
@@ -45,6 +47,7 @@ class Admin:
         self.not_ready = not_ready
         self.metrics = metrics
         self.portal = portal
+        self.self_check = self_check
 
     async def public(self, request: web.Request, request_id: str) -> web.StreamResponse:
         """The reserved endpoints on the public listener: healthz and readyz, all with
@@ -85,9 +88,11 @@ class Admin:
             # the load balancer); the body says why customers get what they get.
             state = self.portal()
             word = "enabled" if state.enabled else "disabled"
-            return _plain(f"ready (customer portal {word}, cause {state.cause})\n")
+            # Shadow mode says so wherever ops look (README "Shadow mode").
+            shadow = "; mode shadow: not enforced" if runtime.gate.shadow else ""
+            return _plain(f"ready (customer portal {word}, cause {state.cause}{shadow})\n")
         if path == "/state" and self.portal is not None:
-            document = state_document(self.portal(), runtime.config, os.getpid())
+            document = state_document(self.portal(), runtime.config, os.getpid(), self.self_check())
             response = _plain(json.dumps(document, indent=2) + "\n")
             response.content_type = "application/json"
             return response

@@ -29,6 +29,7 @@ COOKIE = "X-Portal-Gateway-Cookie"
 SET_COOKIE_SLOT = "X-Portal-Gateway-Set-Cookie-{}"
 STATUS = "X-Portal-Gateway-Status"
 BODY = "X-Portal-Gateway-Body"
+SHADOW = "X-Portal-Gateway-Shadow"
 CONTENT_TYPE = "X-Portal-Gateway-Content-Type"
 # As many slots as config/nginx-forward-auth.conf copies; the stamp always takes the first.
 NGINX_SET_COOKIE_SLOTS = 8
@@ -57,10 +58,21 @@ def _slots(set_cookies: Sequence[str], stamp_cookie: str) -> tuple[list[Header],
 
 
 def allow(
-    proxy: Proxy, upstream_cookie: str, set_cookies: Sequence[str], stamp_cookie: str, route: str
+    proxy: Proxy,
+    upstream_cookie: str,
+    set_cookies: Sequence[str],
+    stamp_cookie: str,
+    route: str,
+    shadowed: str | None = None,
 ) -> Answer:
-    """Allow; `upstream_cookie` is the whole Cookie line to send upstream ("" = none)."""
+    """Allow; `upstream_cookie` is the whole Cookie line to send upstream ("" = none).
+
+    `shadowed` (shadow mode): why enforcing would have refused, in `X-Portal-Gateway-Shadow`
+    for the proxy's own access log (nginx: `$upstream_http_x_portal_gateway_shadow`).
+    """
     headers: list[Header] = [("Cache-Control", "no-store"), ("X-Portal-Gateway-Route", route)]
+    if shadowed is not None:
+        headers.append((SHADOW, shadowed))
     dropped = 0
     if proxy in ("nginx", "caddy"):
         if upstream_cookie:

@@ -14,15 +14,14 @@ from gateway.config import Config
 from gateway.settings.state import PortalState
 from gateway.wire.values import rfc3339
 
-# What enforcing means today; the operator controls add a preview mode.
-MODE = "enforce"
-
 
 def _word(enabled: bool | None) -> str | None:
     return None if enabled is None else ("enabled" if enabled else "disabled")
 
 
-def state_document(portal: PortalState, config: Config, worker: int) -> dict[str, Any]:
+def state_document(
+    portal: PortalState, config: Config, worker: int, self_check: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The JSON object `/_gateway/state` answers; every time RFC 3339 UTC, or null.
 
     No secret is in it: `last_error` is the poller's message, whose source is already masked.
@@ -37,8 +36,10 @@ def state_document(portal: PortalState, config: Config, worker: int) -> dict[str
         "last_error": portal.last_error,
         "last_disabled_at": rfc3339(portal.last_disabled_at),
         "override": None,  # the operator controls' (not yet)
-        "self_check": None,  # likewise
-        "mode": MODE,
+        # Per check: ok, at, detail (None without customer_portal.self_check).
+        "self_check": self_check,
+        # `enforce`, or `shadow`: nothing refused for the portal's sake (README "Shadow mode").
+        "mode": config.customer_portal.mode,
         "version": __version__,
         "config_digest": config.digest,
         "worker": worker,

@@ -90,6 +90,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(
         f"settings    {mask_url(config.settings.source)} (ttl {config.settings.ttl:g}s, on_error {config.settings.on_error})"
     )
+    portal = config.customer_portal
+    if portal.mode == "shadow":
+        print("mode        shadow: NOT enforced, customers pass (counted as would_block)")
+    if portal.self_check is not None:
+        checks = (("customer", portal.self_check.customer), ("office", portal.self_check.office))
+        shown = ", ".join(f"{kind} GET {t.host}{t.target}" for kind, t in checks)
+        print(f"self_check  {shown}")
     rows = [("#", "route", "portal", "paths", "hosts", "methods", "upstream")]
     for row, route in zip(describe(config.routes), config.routes, strict=True):
         rows.append((*row, route.upstream))

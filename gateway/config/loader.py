@@ -10,11 +10,13 @@ of a file's errors are reported together.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import re
 from urllib.parse import urlsplit
 
+from gateway.config import selfcheck
 from gateway.config.crosschecks import listener_clash, show_address
 from gateway.config.routes import parse_routes
 from gateway.config.schema import (
@@ -219,6 +221,7 @@ def parse_config(
     settings = parse_settings(root, sources)
     routes = parse_routes(root, upstreams, admin_prefix)
     portal = parse_customer_portal(root, resources)
+    written = selfcheck.parse_self_check(root)
     proxy = parse_proxy(root)
     forward_auth = _parse_forward_auth(root, proxy, portal)
     if forward_auth.proxy is not None and admin_listen is None and not admin_public:
@@ -234,6 +237,8 @@ def parse_config(
         if not hostnames.valid_pattern(h):
             errors.add(n, f"server_names[{i}]", f"expected a host name or *.domain, got {h!r}")
         server_names.append(hostnames.canonical_pattern(h))
+    checks = selfcheck.resolve(written, routes, server_names, admin_prefix, errors)
+    portal = dataclasses.replace(portal, self_check=checks)
     log_format = root.get("log_format", choice("json", "text"), None, "json | text")
     log_query = root.get("log_query", as_bool, False, "true or false")
     errors.raise_if_any()

@@ -120,6 +120,30 @@ class SettingsConfig:
         return safe_repr(self, source=mask_url)
 
 
+Mode = Literal["enforce", "shadow"]
+
+
+@dataclass(frozen=True)
+class SelfCheckTarget:
+    """One probe of `customer_portal.self_check`: the origin-form target and the Host sent.
+
+    Written as a URL, its authority is the Host; written as a path, the Host is the first plain
+    `server_names` entry, else `localhost`.
+    """
+
+    target: str  # origin form: /path?query
+    host: str
+
+
+@dataclass(frozen=True)
+class SelfCheckConfig:
+    """`customer_portal.self_check`: a customer and an office target, probed after each flip
+    through the gateway's own public listener (gateway/edge/selfcheck.py)."""
+
+    customer: SelfCheckTarget
+    office: SelfCheckTarget
+
+
 @dataclass(frozen=True)
 class CustomerPortalConfig:
     """What customers see and which of their cookies are sessions."""
@@ -140,6 +164,10 @@ class CustomerPortalConfig:
     retry_after: int = 120
     # Staff networks: clients whose real address is in one pass customer routes while disabled.
     allow_while_disabled: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # `shadow`: nothing is refused for the portal's sake; what enforcing would have refused
+    # is counted and logged as `would_block` (gateway/policy/shadow.py).
+    mode: Mode = "enforce"
+    self_check: SelfCheckConfig | None = None
     stamp_cookie: str = "portal_gateway_stamp"
     session_key: bytes | None = field(
         default=None, repr=False, metadata=keys("session_key", "session_key_env")
@@ -214,6 +242,7 @@ SECTIONS: dict[str, type[Any]] = {
     "settings": SettingsConfig,
     "routes[]": Route,
     "customer_portal": CustomerPortalConfig,
+    "customer_portal.self_check": SelfCheckConfig,
     "proxy": ProxyConfig,
     "forward_auth": ForwardAuthConfig,
 }

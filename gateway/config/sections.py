@@ -16,6 +16,7 @@ from gateway.config.schema import (
     SourceCatalog,
     yaml_keys,
 )
+from gateway.config.selfcheck import parse_mode
 from gateway.config.yamlnodes import (
     DURATION,
     SIZE,
@@ -187,6 +188,7 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         sentences=sentences,
         localised_html=localised,
         retry_after=r.get("retry_after", positive_int, defaults.retry_after, "whole seconds"),
+        mode=parse_mode(r),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=_session_key(r, node, resources),
         allow_while_disabled=_networks(r, "allow_while_disabled"),

@@ -26,7 +26,9 @@ GET stream (an event feed, a download) is cut at once and a browser's retry meet
 unavailable page. An answer that has not started gets the unavailable page whatever the
 request was: from the switch on, customers see the gate's answer.
 
-`held=False` registrations (operator-admitted requests, shadow mode) are counted but never cut.
+`held=False` registrations (operator-admitted requests) are counted but never cut. In shadow
+mode a flip does not call `on_disable` at all; leaving shadow mode while disabled does
+(gateway/edge/reload.py), so what shadow mode let in ends as at a flip.
 """
 
 from __future__ import annotations

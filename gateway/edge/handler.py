@@ -123,6 +123,7 @@ class Gateway:
                 )
                 return response
             note.route, note.portal = decision.route.name, decision.route.portal
+            note.cause = decision.shadowed
             if decision.route.portal == "customer":
                 # SECURITY: held from the decision (no await since classification) to its last
                 # byte, so a disable reaches it in every phase (gateway/edge/exchanges.py).
@@ -143,8 +144,10 @@ class Gateway:
             assert facts is not None
             current = self.state()
             note.cause = current.cause
+            # enforce(): an exchange shadow mode let in, cut by a reload out of shadow mode,
+            # gets enforce's answer too, its sessions expired.
             current = replace(current, enabled=False)
-            denied = runtime.gate.decide(facts, current)
+            denied = runtime.gate.enforce(facts, current)
             cookies = denied.set_cookies if isinstance(denied, Deny) else ()
             portal = cfg.customer_portal
             return unavailable_response(request, portal, current, self.wall(), cookies)

@@ -24,6 +24,7 @@ from gateway.edge.keys import (
     SOCKETS,
     UPSTREAM_ERRORS,
 )
+from gateway.web.reminder import remind
 
 # How often this process writes its gauges (every worker's, for the merged scrape) and the
 # upstream errors' summary is due.
@@ -58,7 +59,7 @@ async def upstream_client(app: web.Application) -> AsyncIterator[None]:
 def _on_portal_change(app: web.Application, enabled: bool) -> None:
     app[METRICS].state_changes.inc()
     observe_state(app)
-    if not enabled:
+    if not enabled and not app[RUNTIME].runtime.gate.shadow:
         # Every customer exchange in flight ends now by its phase, not when it next sends;
         # a committed one gets read_timeout (the current one) to finish (gateway/edge/exchanges.py).
         grace = app[RUNTIME].runtime.config.proxy.read_timeout
@@ -78,6 +79,17 @@ async def settings_poller(app: web.Application) -> AsyncIterator[None]:
     poller.read_hooks.remove(hook)
     await poller.stop()
     await app[EXCHANGES].wait_closed()  # WebSocket closings a disable started
+
+
+async def shadow_reminder(app: web.Application) -> AsyncIterator[None]:
+    """Shadow mode's WARNING at start and once a minute while it lasts (after SIGHUPs too)."""
+    task = asyncio.create_task(
+        remind(lambda: app[RUNTIME].runtime.gate.shadow), name="shadow-reminder"
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def not_ready(app: web.Application) -> str | None:

@@ -139,6 +139,14 @@ class GatewayMetrics:
             ["upstream", "kind"],
             **reg,
         )
+        self.self_check_ok = Gauge(
+            "portal_gateway_self_check_ok",
+            "1 when the last self-check through the public listener passed, 0 when it failed; "
+            "across workers, 0 if any worker's failed.",
+            ["check"],
+            multiprocess_mode="livemin",
+            **reg,
+        )
         self.build_info.labels(version=version).set(1)
         for result in READ_RESULTS:
             self.reads.labels(result=result)
@@ -151,6 +159,16 @@ class GatewayMetrics:
             return
         self.requests.labels(route=route, portal=portal, decision=decision).inc()
         self.request_duration.labels(portal=portal, decision=decision).observe(seconds)
+
+    def self_check(self, check: str, ok: bool | None) -> None:
+        """A check's result (None: skipped, so no series says it passed or failed)."""
+        if ok is None:
+            # prometheus-client cannot drop a series from the workers' files: there the last
+            # result stays until a check runs again.
+            if multiproc_dir() is None:
+                self.self_check_ok.remove(check)
+            return
+        self.self_check_ok.labels(check=check).set(1 if ok else 0)
 
     def settings_read(self, result: str) -> None:
         self.reads.labels(result=result).inc()

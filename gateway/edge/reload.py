@@ -8,7 +8,8 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.edge.handler import GATEWAY
-from gateway.edge.keys import ACCESS_LOG, RUNTIME
+from gateway.edge.keys import ACCESS_LOG, EXCHANGES, POLLER, RUNTIME
+from gateway.edge.selfcheck import SELF_CHECK
 from gateway.policy import Gate
 from gateway.policy.runtime import Runtime
 
@@ -60,6 +61,12 @@ def apply_config(app: web.Application, new: Config) -> list[str]:
     )
     # One attribute store: a request sees the old config and gate or the new ones.
     app[RUNTIME].runtime = Runtime(config, Gate(config, session_key))
+    leaves_shadow = old.customer_portal.mode == "shadow" and config.customer_portal.mode != "shadow"
+    if leaves_shadow and not app[POLLER].state.enabled:
+        # SECURITY: out of shadow mode while disabled is a disable for what shadow mode let in:
+        # exchanges still in flight end as at a flip.
+        app[EXCHANGES].on_disable(grace=config.proxy.read_timeout)
+    app[SELF_CHECK].trigger()  # routes or targets may have changed: prove them again
     if gateway.forwarder is not None:
         gateway.forwarder.proxy = config.proxy
     return later

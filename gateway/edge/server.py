@@ -16,6 +16,7 @@ from gateway.config.crosschecks import show_address
 from gateway.edge.keys import ADMIN_APP, CONNECTIONS, DRAINING, METRICS, POLLER, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.reload import apply_config
+from gateway.edge.selfcheck import SELF_CHECK
 
 log = logging.getLogger("gateway")
 
@@ -125,6 +126,7 @@ class GatewayServer:
                 if exc.errno == errno.EADDRINUSE:
                     raise AddressInUse(host, port, hint) from None
                 raise
+        app[SELF_CHECK].listening(runner.addresses)  # the first check, after the first read
         if config.admin_listen is not None:
             prefix = config.admin_prefix
             bound = [f"http://{_shown(a)}{prefix}/" for a in self._runners[1].addresses]

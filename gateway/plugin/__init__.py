@@ -12,6 +12,8 @@ still required by the config schema (one file serves every front end) but are no
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -23,6 +25,7 @@ from gateway.config import Config, load_config
 from gateway.plugin.middleware import PLUGIN, PluginGate, gate_middleware, on_response_prepare
 from gateway.settings import SOURCES, make_source
 from gateway.settings.poller import Poller
+from gateway.web.reminder import remind
 from gateway.web.session_key import session_key
 
 __all__ = ["PLUGIN", "PluginGate", "setup"]
@@ -49,6 +52,12 @@ def setup(
     if poller is None:
         poller = Poller(make_source(config.settings), config.settings)
     gate = PluginGate(config, session_key(config, log, "processes"), poller, wall)
+    if config.customer_portal.self_check is not None:
+        # The app owns its listener and its address: probe it from outside instead.
+        log.warning(
+            "customer_portal.self_check: not run in plugin mode (the app's own server is the "
+            "listener; the gateway knows neither its address nor its proxy)"
+        )
     app[PLUGIN] = gate
     app.middlewares.insert(0, gate_middleware)
     app.on_response_prepare.append(on_response_prepare)
@@ -59,7 +68,11 @@ def setup(
         # No load balancer asks this app's readiness: it serves once the store has answered
         # (or failed, or timed out, and the cold-start policy applies), never on a guess.
         await poller.wait_ready()
+        reminder = asyncio.create_task(remind(lambda: gate.runtime.gate.shadow))
         yield
+        reminder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reminder
         unsubscribe()
         await poller.stop()
         await gate.inflight.wait_closed()  # WebSocket closings a disable started

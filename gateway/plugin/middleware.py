@@ -108,10 +108,15 @@ class PluginGate:
     def reload(self, config: Config) -> None:
         """Routes, hosts and the portal's page and cookies of `config` apply to the next
         request; the settings store and the session key keep their running values."""
+        was_shadow = self.runtime.gate.shadow
         self.runtime = Runtime(config, Gate(config, self.session_key))
+        if was_shadow and not self.runtime.gate.shadow and not self.poller.state.enabled:
+            # SECURITY: leaving shadow mode while disabled ends what shadow mode let in.
+            self.inflight.on_disable(grace=config.proxy.read_timeout)
 
     def on_portal_change(self, enabled: bool) -> None:
-        if not enabled:
+        # Shadow mode cuts nothing in flight (gateway/policy/shadow.py).
+        if not enabled and not self.runtime.gate.shadow:
             self.inflight.on_disable(grace=self.config.proxy.read_timeout)
 
     # -- request phase ---------------------------------------------------------------------
@@ -145,6 +150,14 @@ class PluginGate:
                 )
             )
         live = None
+        if decision.shadowed is not None:
+            # No access log in-process: this line is shadow mode's count (decision would_block).
+            log.info(
+                "shadow: decision would_block, route %s, reason %s [request %s]",
+                decision.route.name,
+                decision.shadowed,
+                rid,
+            )
         if decision.route.portal == "customer":
             # SECURITY: held from the decision (no await since) until the handler is done, so
             # a disable reaches it in every phase (gateway/plugin/inflight.py).
@@ -203,7 +216,7 @@ class PluginGate:
         answer.replaced = True
         runtime = self.runtime
         state = replace(self.state(), enabled=False)
-        denied = runtime.gate.decide(facts, state)
+        denied = runtime.gate.enforce(facts, state)
         cookies = denied.set_cookies if isinstance(denied, Deny) else ()
         portal = runtime.config.customer_portal
         page = unavailable_page(

@@ -43,6 +43,9 @@ class Allow:
     set_cookies: tuple[str, ...] = ()
     withheld: tuple[str, ...] = field(default=())  # raw cookie names kept from the upstream
     stamp: StampPlan | None = None  # response phase (proxy): how to re-stamp the answer
+    # Shadow mode: what enforcing would have done instead, said in the access log's `reason`
+    # (the cause of a refusal, or stale_session_stripped); None for a plain allow.
+    shadowed: str | None = None
 
 
 Decision = Allow | Deny

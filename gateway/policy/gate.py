@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from gateway.config import Config
-from gateway.policy import preview
+from gateway.policy import preview, shadow
 from gateway.policy.classify import Refused, classify
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import GateState, RequestFacts
@@ -35,8 +35,21 @@ class Gate:
     def __repr__(self) -> str:
         return f"Gate(routes={len(self.config.routes)}, stamp={self.portal.stamp_cookie!r})"
 
+    @property
+    def shadow(self) -> bool:
+        return self.portal.mode == "shadow"
+
     # -- request phase ---------------------------------------------------------------------
     def decide(self, facts: RequestFacts, state: GateState) -> Decision:
+        decision = self.enforce(facts, state)
+        if self.shadow:
+            # Decided in enforce terms first, so what is counted as would_block is exactly what
+            # enforcing would refuse or strip (gateway/policy/shadow.py).
+            return shadow.translate(self, decision, facts, state)
+        return decision
+
+    def enforce(self, facts: RequestFacts, state: GateState) -> Decision:
+        """The decision of enforce mode, whatever `customer_portal.mode` says."""
         if facts.via_loop:
             return Deny(508, "loop", "error", close=facts.has_body)
         try:
@@ -191,6 +204,8 @@ class Gate:
         after the switch (a disable now in force, or one since the request began) gets its
         customer session cookies expired instead, and no stamp.
         """
+        # Shadow mode expires nothing, and binds what it sees as enforcing would have, so the
+        # stamps are right the day enforcing starts (README "Shadow mode").
         # SECURITY: an exchange let in while disabled (a preview link, a staff network) may log
         # in: its session is kept and bound to the request's start, a moment inside the
         # disable. While the disable lasts it passes only with the preview cookie or from the
@@ -198,7 +213,11 @@ class Gate:
         # portal is re-enabled the disable ends after that moment, so the session is stale
         # (stripped, logged out) like every other session from the disable: preview logins
         # never outlive the preview.
-        after_switch = state.straddles_disable(plan.started_at) and not plan.admitted_while_disabled
+        after_switch = (
+            not self.shadow
+            and state.straddles_disable(plan.started_at)
+            and not plan.admitted_while_disabled
+        )
         stamp, changed = plan.stamp, plan.changed
         keep: list[str] = []
         added: list[str] = []

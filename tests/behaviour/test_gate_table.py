@@ -32,9 +32,9 @@ from tests.policy.cases import (
     EXTRA,
     NOW,
     ROUTES,
-    SHARED,
     Case,
     outcome,
+    portal_yaml,
     table_config,
 )
 
@@ -68,7 +68,9 @@ async def _gateway(
     upstream: StartUpstream, gateway: StartGateway, case: Case
 ) -> tuple[Gateway, RecordingGate, Upstream]:
     up = await upstream()
-    gw = await gateway(up.url, EXTRA + FORWARD_AUTH, routes=ROUTES, portal=SHARED, wall=lambda: NOW)
+    gw = await gateway(
+        up.url, EXTRA + FORWARD_AUTH, routes=ROUTES, portal=portal_yaml(case.mode), wall=lambda: NOW
+    )
     config = gw.config
     handler = gw.client.app[GATEWAY]
     gate = RecordingGate(config, SESSION_KEY.encode())
@@ -172,7 +174,7 @@ async def test_the_forward_auth_front_end(
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 async def test_the_plugin_front_end(aiohttp_server: AiohttpServer, case: Case) -> None:
-    config = table_config(extra=TRUSTED)
+    config = table_config(extra=TRUSTED, mode=case.mode)
     app = await start_plugin_app(aiohttp_server, config, wall=lambda: NOW)
     gate = RecordingGate(config, SESSION_KEY.encode())
     gate.decisions = []

@@ -29,6 +29,7 @@ SERIES = {
     "portal_gateway_open_connections",
     "portal_gateway_build_info",
     "portal_gateway_upstream_errors",
+    "portal_gateway_self_check_ok",  # no sample without customer_portal.self_check
 }
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.edge.metrics import GatewayMetrics
 from tests.conftest import ROOT
 
 RULES = ROOT / "deploy" / "prometheus-alerts.yaml"
@@ -51,3 +53,23 @@ def test_promtool_accepts_the_rules() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 3 rules found" in done.stdout
+
+
+def test_the_self_check_alert_matches_the_series_the_gateway_exports() -> None:
+    metrics = GatewayMetrics()
+    metrics.self_check("customer", True)
+    metrics.self_check("office", False)
+    samples = {
+        (s.name, s.labels.get("check")): s.value
+        for family in text_string_to_metric_families(metrics.render())
+        for s in family.samples
+        if family.name == "portal_gateway_self_check_ok"
+    }
+    assert samples == {
+        ("portal_gateway_self_check_ok", "customer"): 1.0,
+        ("portal_gateway_self_check_ok", "office"): 0.0,
+    }
+    rule = rules()["PortalGatewaySelfCheckFailed"]
+    assert rule["expr"].strip() == "portal_gateway_self_check_ok == 0"
+    # The summary names the failing check by the label the series carries.
+    assert "$labels.check" in rule["annotations"]["summary"]

@@ -14,6 +14,7 @@ from gateway.app import create_app
 from gateway.config import Config, parse_config
 from gateway.edge.keys import DRAINING, METRICS, SOCKETS
 from gateway.edge.protocol import GatewayRunner
+from gateway.edge.selfcheck import SELF_CHECK
 from gateway.edge.server import AddressInUse, GatewayServer, make_runner, server_options
 from tests.conftest import StartUpstream, config_data, config_text, config_yaml
 from tests.processes import free_port
@@ -192,3 +193,22 @@ async def test_a_host_listens_on_that_address_only(upstream: StartUpstream) -> N
     finally:
         await server.stop()
     assert server.addresses() == []
+
+
+async def test_the_self_check_probes_the_listener_the_server_bound(upstream: StartUpstream) -> None:
+    up = await upstream()
+    checks = {"self_check": {"customer": "/enroll", "office": "/office/x"}}
+    config = config_at(up.url, free_port(), customer_portal=checks)  # merged into the defaults
+    app = create_app(config)
+    server = GatewayServer(app, config)
+    await server.start()
+    try:
+        checker = app[SELF_CHECK]
+        for _ in range(250):  # the first store read, then one request per check
+            if checker.rounds:
+                break
+            await asyncio.sleep(0.02)
+        assert {c: r.ok for c, r in checker.results.items()} == {"customer": True, "office": True}
+        assert sorted(s.raw_path for s in up.seen) == ["/enroll", "/office/x"]
+    finally:
+        await server.stop()

@@ -8,6 +8,7 @@ asyncio.Event, and the test flips the portal only once the handler has reached t
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -498,3 +499,35 @@ async def test_a_trusted_proxys_https_makes_the_stamp_secure(
     )
     answer = await _get(app, "/login", **{"X-Forwarded-Proto": proto})
     assert ("; Secure" in _set_cookies(answer)[STAMP]) is secure
+
+
+async def test_shadow_mode_cuts_no_stream_until_it_is_left(aiohttp_server: AiohttpServer) -> None:
+    started, stop, outcome = asyncio.Event(), asyncio.Event(), list[str]()
+    config = table_config(mode="shadow")
+    app = await start_plugin_app(
+        aiohttp_server, config, {"/events": _streamer(started, stop, outcome)}
+    )
+    reply = asyncio.create_task(_send(app, "GET", "/events"))
+    await started.wait()
+    await app.set_enabled(False)  # shadow mode: nothing cut
+    await asyncio.sleep(0)
+    assert outcome == [] and not reply.done()
+    app.gate.reload(table_config(mode="enforce"))  # out of shadow mode while disabled
+    received = await reply
+    assert b"first chunk" in received and not received.endswith(b"0\r\n\r\n")
+    assert outcome == ["CancelledError"]
+    assert (await _get(app, "/enroll")).status == 503
+
+
+async def test_the_self_check_is_not_run_in_plugin_mode(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "gateway.plugin")
+    checks = {"self_check": {"customer": "/enroll", "office": "/office/x"}}
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        config_text("http://127.0.0.1:1", EXTRA, routes=ROUTES, portal={**checks}),
+        encoding="utf-8",
+    )
+    plugin.setup(web.Application(), path)
+    assert "customer_portal.self_check: not run in plugin mode" in caplog.text

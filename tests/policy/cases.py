@@ -52,8 +52,15 @@ STAFF_IP = "198.51.100.7"  # in the table's staff network
 CUSTOMER_IP = "192.0.2.44"  # in none
 
 
-def table_config(upstream_url: str = "http://127.0.0.1:1", extra: str = "") -> Config:
-    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=SHARED)
+def portal_yaml(mode: str = "enforce") -> str:
+    """The table's `customer_portal` additions, in the case's mode."""
+    return SHARED + f"  mode: {mode}\n"
+
+
+def table_config(
+    upstream_url: str = "http://127.0.0.1:1", extra: str = "", mode: str = "enforce"
+) -> Config:
+    text = config_text(upstream_url, EXTRA + extra, routes=ROUTES, portal=portal_yaml(mode))
     return config_from_text(text, "table.yaml")
 
 
@@ -101,6 +108,7 @@ class Case:
     client: str = ""  # the real client address (sent as a trusted proxy's X-Forwarded-For)
     preview: str = ""  # a preview cookie: valid, expired, tampered or revoked
     generation: int = 0  # the state's preview generation
+    mode: str = "enforce"  # customer_portal.mode
 
     def cookie_header(self) -> str:
         parts = [self.cookie] if self.cookie else []
@@ -501,5 +509,145 @@ CASES = [
         "refused_501",
         proxy_only=True,
         extra={"te": "gzip, chunked"},
+    ),
+    # -- shadow mode: nothing the portal would refuse or strip is; other refusals stand -------------
+    Case(
+        "shadow-disabled-home",
+        "GET",
+        "/",
+        "allow customer",
+        "would_block",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-preview",
+        "GET",
+        "/home",
+        "allow customer",
+        "preview",
+        enabled=False,
+        mode="shadow",
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "shadow-dead-preview-kept-from-upstream",
+        "GET",
+        "/home",
+        "allow customer",
+        "would_block",
+        enabled=False,
+        mode="shadow",
+        preview="tampered",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "shadow-allowlisted",
+        "GET",
+        "/home",
+        "allow customer",
+        "allowlisted",
+        enabled=False,
+        mode="shadow",
+        client=STAFF_IP,
+    ),
+    Case(
+        "shadow-disabled-pay",
+        "POST",
+        "/pay",
+        "allow customer",
+        "would_block",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-logs-no-one-out",
+        "GET",
+        "/enroll",
+        "allow customer",
+        "would_block",
+        cookie="portal_session=s1; remember_me=r; sessionid=st; theme=dark",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-stale-session-kept",
+        "GET",
+        "/home",
+        "allow customer",
+        "would_block",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", BEFORE)},
+        mode="shadow",
+    ),
+    Case(
+        "shadow-fresh-session",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie=S,
+        disabled_at=DISABLED_AT,
+        stamp={"portal_session": ("s1", AFTER)},
+        mode="shadow",
+    ),
+    Case(
+        "shadow-non-token-name-kept",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        cookie="theme=dark; portal{session=s1",
+        disabled_at=DISABLED_AT,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-enabled-home",
+        "GET",
+        "/",
+        "allow customer",
+        "forwarded",
+        cookie=S,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-office",
+        "POST",
+        "/office/pay",
+        "allow office",
+        "forwarded",
+        cookie=S,
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-bad-path",
+        "GET",
+        "/office/../pay",
+        "deny 400",
+        "refused_400",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-unknown-host",
+        "GET",
+        "/",
+        "deny 421",
+        "refused_421",
+        host="evil.example.net",
+        enabled=False,
+        mode="shadow",
+    ),
+    Case(
+        "shadow-disabled-reserved",
+        "GET",
+        "/_GATEWAY/metrics",
+        "deny 404",
+        "refused_404",
+        enabled=False,
+        mode="shadow",
     ),
 ]

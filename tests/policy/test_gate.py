@@ -10,6 +10,10 @@ from tests.policy.cases import CASES, DISABLED_AT, NOW, Case, outcome, stamp_val
 
 CONFIG = table_config()
 GATE = Gate(CONFIG, SESSION_KEY.encode())
+GATES = {
+    "enforce": GATE,
+    "shadow": Gate(table_config(mode="shadow"), SESSION_KEY.encode()),
+}
 
 
 def facts_of(case: Case, front_end: str = "proxy") -> RequestFacts:
@@ -41,7 +45,7 @@ def state_of(case: Case) -> GateState:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_behaviour_table(case: Case) -> None:
     state = state_of(case)
-    assert outcome(GATE.decide(facts_of(case), state)) == (
+    assert outcome(GATES[case.mode].decide(facts_of(case), state)) == (
         case.expect,
         case.reason,
         case.expired,
@@ -52,8 +56,9 @@ def test_behaviour_table(case: Case) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if not c.proxy_only], ids=lambda c: c.id)
 def test_both_front_ends_reach_the_same_verdict(case: Case) -> None:
     state = state_of(case)
-    proxy = outcome(GATE.decide(facts_of(case, "proxy"), state))
-    forward_auth = outcome(GATE.decide(facts_of(case, "forward_auth"), state))
+    gate = GATES[case.mode]
+    proxy = outcome(gate.decide(facts_of(case, "proxy"), state))
+    forward_auth = outcome(gate.decide(facts_of(case, "forward_auth"), state))
     assert proxy == forward_auth
 
 
