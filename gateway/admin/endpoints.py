@@ -16,6 +16,7 @@ from gateway.policy.pages import error_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.state import PortalState
 from gateway.web.pages import page_response
+from gateway.web.preview import is_preview, open_preview
 
 # Answered on the public listener too: a load balancer probes there. Every other endpoint
 # (metrics, decision, and any added later) reveals state and answers only on the admin listener,
@@ -54,7 +55,8 @@ class Admin:
         runtime = self.runtime()
         path = request.raw_path.partition("?")[0][len(runtime.config.admin_prefix) :]
         # SECURITY: an allow-list, so an endpoint added later stays off the public listener.
-        if runtime.config.admin_public or path in PUBLIC_ENDPOINTS:
+        # A preview link is opened on the public listener: it is staff's way in.
+        if runtime.config.admin_public or path in PUBLIC_ENDPOINTS or path.startswith("/preview/"):
             return await self.handle(request, request_id)
         return _error(request, 404, request_id)
 
@@ -68,6 +70,10 @@ class Admin:
             return decide(
                 request, runtime.config, runtime.gate, self.state(), self.wall(), request_id
             )
+        if is_preview(request.raw_path, prefix):
+            # Also here for forward-auth: the proxy in front routes the links to this listener.
+            config, gate = runtime.config, runtime.gate
+            return open_preview(request, config, gate, self.state(), self.wall(), request_id)
         if request.method not in ("GET", "HEAD"):
             return _error(request, 405, request_id)
         if path == "/healthz":

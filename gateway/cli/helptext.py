@@ -83,6 +83,20 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
             "2  a config error, or no config file found",
         ),
     ),
+    "preview-link": (
+        "print a staff preview link, or revoke every link issued",
+        "Print BASE/_gateway/preview/<token>: opened in a browser, it lets that browser see "
+        "the customer routes while the Customer Portal is disabled, until the link expires "
+        "(--for, default 2h, at most settings.max_override). The token is signed with "
+        "customer_portal.session_key, which every gateway must share. --revoke-all "
+        "invalidates every link issued so far (through the control file beside the config).",
+        _codes(
+            "0  printed the link, or revoked",
+            "1  the control file could not be read or written",
+            "2  a config error, no session key, --for past settings.max_override, a --base-url "
+            "that is no origin, or no config file found",
+        ),
+    ),
     "routes": (
         "classify the upstream's paths as the gate does, and warn about doubtful ones",
         "Read the upstream's paths (--against: one a line, optionally after a method, or an "

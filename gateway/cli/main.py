@@ -21,6 +21,7 @@ from gateway import __version__
 from gateway.cli.helptext import CONFIG_HELP, DEFAULT_CONFIGS, DESCRIPTION, EPILOG, Formatter
 from gateway.cli.helptext import add_command as _command
 from gateway.cli.override import add_override
+from gateway.cli.preview import add_options as add_preview_options
 from gateway.cli.routes import add_options as add_lint_options
 from gateway.cli.routes import lint_routes
 from gateway.cli.workers import worker_count
@@ -179,6 +180,12 @@ def _run_loop(main: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(main)
 
 
+def cmd_preview_link(args: argparse.Namespace) -> int:
+    from gateway.cli.preview import preview_link
+
+    return preview_link(_load(config_path(args)), args)
+
+
 def cmd_routes(args: argparse.Namespace) -> int:
     return lint_routes(_load(config_path(args)), args)
 
@@ -247,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
                 help="worker processes serving the same port (default 1: this process "
                 "alone; 'auto': one per CPU this process may use)",
             )
+    preview = _command(sub, "preview-link", cmd_preview_link)
+    preview.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    add_preview_options(preview)
+    _log_options(preview, default=argparse.SUPPRESS)
     lint = _command(sub, "routes", cmd_routes)
     lint.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     add_lint_options(lint)

@@ -104,7 +104,7 @@ class SettingsConfig:
     # The operators' control file (the timed override, the preview generation); the loader
     # fills in `<directory of the config file>/portal-gateway-control.json`. None: not read.
     override_file: str | None = None
-    max_override: float = 24 * 3600.0  # the longest `override ... --for` (and preview link)
+    max_override: float = 24 * 3600.0  # the longest `override ... --for` and preview link
     options: Mapping[str, object] = field(metadata=DERIVED, default_factory=dict)
     # Where each key was written, for the registry's located errors: an option's name, plus
     # SECTION (the first key of the mapping), HEADER (the `settings:` line) and "source".
@@ -182,6 +182,8 @@ class CustomerPortalConfig:
     sentences: Mapping[str, str] = field(default_factory=dict)
     localised_html: Mapping[str, str] = field(metadata=DERIVED, default_factory=dict, repr=False)
     retry_after: int = 120
+    # Staff networks: clients whose real address is in one pass customer routes while disabled.
+    allow_while_disabled: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # `shadow`: nothing is refused for the portal's sake; what enforcing would have refused
     # is counted and logged as `would_block` (gateway/policy/shadow.py).
     mode: Mode = "enforce"

@@ -87,9 +87,7 @@ def parse_settings(root: Reader, sources: SourceCatalog | None) -> SettingsConfi
             str(Path(root.errors.file).resolve().parent / CONTROL_FILE),
             "a file path",
         ),
-        max_override=r.get(
-            "max_override", positive_duration, 24 * 3600.0, 'a duration ("30m", "2h", "1d")'
-        ),
+        max_override=r.get("max_override", positive_duration, 24 * 3600.0, DURATION),
         options=options,
         lines=lines,
     )
@@ -204,7 +202,26 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         schedule=parse_schedule(r),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=_session_key(r, node, resources),
+        allow_while_disabled=_networks(r, "allow_while_disabled"),
     )
+
+
+def _networks(r: Reader, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    out = []
+    for i, (cidr, n) in enumerate(r.strings(name, ()) or ()):
+        try:
+            network = _cidr(cidr)
+        except ValueError:
+            r.errors.add(n, f"{r.key(name)}[{i}]", f"expected an IP or CIDR, got {cidr!r}")
+            continue
+        if network.prefixlen == 0:
+            # SECURITY: a staff network that holds every address lets every customer through.
+            r.errors.add(
+                n, f"{r.key(name)}[{i}]", f"{cidr!r} is every address, not a staff network"
+            )
+            continue
+        out.append(network)
+    return tuple(out)
 
 
 def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -42,11 +42,8 @@ SHADOW = "skipped: shadow mode (nothing is refused, so nothing to check)"
 
 
 def allowlisted(config: Config) -> Sequence[IPNetwork]:
-    """The networks that pass customer routes while disabled; the probe's source avoids them.
-
-    None are configurable in this build, so every loopback address qualifies.
-    """
-    return ()
+    """The networks that pass customer routes while disabled; the probe's source avoids them."""
+    return config.customer_portal.allow_while_disabled
 
 
 class SelfChecker:

@@ -26,6 +26,7 @@ from gateway.policy.pages import deny_page, error_page, unavailable_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
 from gateway.web.pages import page_response
+from gateway.web.preview import is_preview, open_preview
 from gateway.wire.headers import IPNetwork, client_ip, is_trusted
 
 log = logging.getLogger("gateway.plugin")
@@ -125,6 +126,9 @@ class PluginGate:
         portal = runtime.config.customer_portal
         rid = uuid.uuid4().hex
         state = self.state()
+        if is_preview(request.raw_path, runtime.config.admin_prefix):
+            # The gate's own endpoint: the app's handlers never see a preview link.
+            return open_preview(request, runtime.config, runtime.gate, state, facts.started_at, rid)
         try:
             decision = runtime.gate.decide(facts, state)
         except Exception:

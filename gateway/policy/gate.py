@@ -8,12 +8,14 @@ state it is handed. No I/O, no aiohttp: the proxy handler and `/_gateway/decisio
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from gateway.config import Config
-from gateway.policy import shadow
+from gateway.policy import preview, shadow
 from gateway.policy.classify import Refused, classify
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import GateState, RequestFacts
+from gateway.policy.staff import in_networks
 from gateway.policy.stamps import Stamp, StampCodec, StampPlan, is_deletion, judge
 from gateway.wire import cookies
 
@@ -28,6 +30,7 @@ class Gate:
         self.sessions = cookies.SessionCookieMatcher(portal.session_cookies)
         self.shared = cookies.SessionCookieMatcher(portal.shared_session_cookies)
         self.codec = StampCodec(session_key, portal.stamp_cookie)
+        self.previews = preview.PreviewCodec(session_key)
 
     def __repr__(self) -> str:
         return f"Gate(routes={len(self.config.routes)}, stamp={self.portal.stamp_cookie!r})"
@@ -56,19 +59,34 @@ class Gate:
             return Deny(exc.status, f"refused_{exc.status}", "error", close=True, detail=exc.reason)
         route = classified.route
         allow = Allow(route=route, target=classified.target, host_header=classified.host_header)
-        if route.portal == "office":
-            if not self.portal.shared_session_cookies:
+        if route.portal != "customer":
+            if any(preview.COOKIE in line for line in facts.cookie_lines):
+                # SECURITY: the preview cookie is the gateway's own credential: no upstream
+                # (office or public either) ever sees it.
+                allow = _without_preview(allow, facts.cookie_lines)
+            if route.portal != "office" or not self.portal.shared_session_cookies:
                 return allow
             # Office requests pass untouched; the answer may bind a shared session it sets.
             return _with_plan(allow, self._plan(Stamp(), False, (), (), facts, "office"))
-        if route.portal != "customer":
-            return allow
         pairs = cookies.parse(facts.cookie_lines)
+        previewed = self.previews.first_valid(
+            [v for n, v in pairs if n == preview.COOKIE], facts.started_at, state.preview_generation
+        )
         if not state.enabled:
+            # SECURITY: while disabled only the people staff chose pass: a browser holding a
+            # valid preview link's cookie, or a client whose real address (resolved through
+            # trusted proxies only) is in a staff network. Their sessions are still judged by
+            # the stamps, and what they log in to ends with the disable (see respond()).
+            if previewed is not None and previewed.valid:
+                return self._allow_customer(allow, pairs, facts, state, previewed, "preview")
+            if in_networks(facts.client_ip, self.portal.allow_while_disabled):
+                return self._allow_customer(allow, pairs, facts, state, previewed, "allowlisted")
             # SECURITY: logging customers out is part of the answer: every session cookie the
             # browser sent is deleted for each Path/Domain variant it may have been set with.
             # Shared staff/customer cookies are only not forwarded: staff stay logged in.
             expire = self._expiries(n for n, v in pairs if self._is_customer_only(n, v))
+            if previewed is not None:  # expired, revoked or tampered: ignored, and removed
+                expire += self._preview_expiry()
             return Deny(
                 503,
                 "customer_disabled",
@@ -78,7 +96,10 @@ class Gate:
                 route=route,
                 cause=state.cause,
             )
-        return self._allow_customer(allow, pairs, facts, state)
+        return self._allow_customer(allow, pairs, facts, state, previewed)
+
+    def _preview_expiry(self) -> tuple[str, ...]:
+        return tuple(cookies.expiry_lines(preview.COOKIE, ("/",), ()))
 
     def _is_customer_only(self, name: str, value: str) -> bool:
         # SECURITY: `carries` matches a name as every upstream parser may read it, and finds
@@ -86,11 +107,20 @@ class Gate:
         return self.sessions.carries(name, value) and not self.shared.carries(name, value)
 
     def _allow_customer(
-        self, allow: Allow, pairs: list[tuple[str, str]], facts: RequestFacts, state: GateState
+        self,
+        allow: Allow,
+        pairs: list[tuple[str, str]],
+        facts: RequestFacts,
+        state: GateState,
+        previewed: preview.Checked | None,
+        admitted: str | None = None,
     ) -> Allow:
+        """Forward with stale sessions stripped; `admitted` names why while disabled
+        (`preview`, `allowlisted`), None when the portal is enabled."""
         stamp_name = self.portal.stamp_cookie
         stamp = self.codec.load([v for n, v in pairs if n == stamp_name], facts.started_at)
-        carried = [(n, v) for n, v in pairs if n != stamp_name and self._is_session(n, v)]
+        own = (stamp_name, preview.COOKIE)
+        carried = [(n, v) for n, v in pairs if n not in own and self._is_session(n, v)]
         disabled_at = state.last_disabled_at
         stale, changed = judge(self.codec, stamp, carried, disabled_at)
         if facts.front_end == "forward_auth" and (
@@ -102,24 +132,27 @@ class Gate:
             changed = True
         shared_stale = tuple(n for n in stale if self.shared(n))
         own_stale = tuple(n for n in stale if n not in shared_stale)
-        withheld = [*stale, stamp_name]
+        withheld = [*stale, *own]
         if disabled_at is not None:
             # SECURITY: once a disable has been seen, a name that is no RFC 6265 token may be
             # read by the upstream as a session cookie under its own normalisation.
             withheld += [n for n, _ in pairs if not cookies.is_token(n)]
         names = {n for n, _ in pairs}
         withheld_here = tuple(dict.fromkeys(n for n in withheld if n in names))
-        plan = self._plan(stamp, changed, own_stale, shared_stale, facts, "customer")
+        # An expired, revoked or tampered preview cookie is removed.
+        gone = self._preview_expiry() if previewed is not None and not previewed.valid else ()
+        plan = self._plan(stamp, changed, own_stale, shared_stale, facts, "customer", admitted)
+        plan = replace(plan, gone=gone)
         # Both front ends expire stale sessions; the proxy lets an answer that sets the same
         # cookie win (see respond()).
-        set_cookies = self._expiries(own_stale)
+        set_cookies = self._expiries(own_stale) + gone
         if facts.front_end == "forward_auth" and changed:
             set_cookies += (self.codec.set_cookie(stamp, facts.started_at, facts.secure),)
         return Allow(
             route=allow.route,
             target=allow.target,
             host_header=allow.host_header,
-            reason="stale_session_stripped" if stale else "forwarded",
+            reason=admitted or ("stale_session_stripped" if stale else "forwarded"),
             upstream_cookie=cookies.without(facts.cookie_lines, withheld_here)
             if facts.cookie_lines
             else None,
@@ -140,9 +173,17 @@ class Gate:
         shared_stale: tuple[str, ...],
         facts: RequestFacts,
         portal: str,
+        admitted: str | None = None,
     ) -> StampPlan:
         return StampPlan(
-            stamp, changed, stale, shared_stale, facts.started_at, facts.secure, portal
+            stamp,
+            changed,
+            stale,
+            shared_stale,
+            facts.started_at,
+            facts.secure,
+            portal,
+            admitted_while_disabled=admitted is not None,
         )
 
     def _expiries(self, names: Iterable[str]) -> tuple[str, ...]:
@@ -165,7 +206,18 @@ class Gate:
         """
         # Shadow mode expires nothing, and binds what it sees as enforcing would have, so the
         # stamps are right the day enforcing starts (README "Shadow mode").
-        after_switch = not self.shadow and state.straddles_disable(plan.started_at)
+        # SECURITY: an exchange let in while disabled (a preview link, a staff network) may log
+        # in: its session is kept and bound to the request's start, a moment inside the
+        # disable. While the disable lasts it passes only with the preview cookie or from the
+        # staff network (every other browser is refused before stamps are read); once the
+        # portal is re-enabled the disable ends after that moment, so the session is stale
+        # (stripped, logged out) like every other session from the disable: preview logins
+        # never outlive the preview.
+        after_switch = (
+            not self.shadow
+            and state.straddles_disable(plan.started_at)
+            and not plan.admitted_while_disabled
+        )
         stamp, changed = plan.stamp, plan.changed
         keep: list[str] = []
         added: list[str] = []
@@ -192,10 +244,24 @@ class Gate:
                 stamp.bound[name] = {"h": digest, "t": plan.started_at}
                 changed = True
         added += self._expiries(n for n in plan.stale if n not in set_here)
+        added += plan.gone
         if changed and not after_switch:
             added.append(self.codec.set_cookie(stamp, now, plan.secure))
         return keep, added
 
 
 def _with_plan(allow: Allow, plan: StampPlan) -> Allow:
-    return Allow(route=allow.route, target=allow.target, host_header=allow.host_header, stamp=plan)
+    return replace(allow, stamp=plan)
+
+
+def _without_preview(allow: Allow, cookie_lines: tuple[str, ...]) -> Allow:
+    if not any(n == preview.COOKIE for n, _ in cookies.parse(cookie_lines)):
+        return allow
+    return Allow(
+        route=allow.route,
+        target=allow.target,
+        host_header=allow.host_header,
+        upstream_cookie=cookies.without(cookie_lines, (preview.COOKIE,)),
+        cookie_edited=True,
+        withheld=(preview.COOKIE,),
+    )

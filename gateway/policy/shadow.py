@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from gateway.policy import preview
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import GateState, RequestFacts
 from gateway.wire import cookies
@@ -55,11 +56,12 @@ def untouched(gate: Gate, allow: Allow, facts: RequestFacts, shadowed: str | Non
     """`allow` with every edit for the upstream undone but the stamp's own cookie."""
     stamp_name = gate.portal.stamp_cookie
     carried = {name for name, _ in cookies.parse(facts.cookie_lines)}
-    withheld = (stamp_name,) if stamp_name in carried else ()
+    # The gateway's own cookies (its stamp, a staff preview) never reach the upstream.
+    withheld = tuple(n for n in (stamp_name, preview.COOKIE) if n in carried)
     plan = allow.stamp
     if plan is not None:
         # Nothing is expired in the browser; the plan still binds and re-issues the stamp.
-        plan = replace(plan, stale=(), shared_stale=())
+        plan = replace(plan, stale=(), shared_stale=(), gone=())
     return Allow(
         route=allow.route,
         target=allow.target,

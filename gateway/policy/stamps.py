@@ -62,6 +62,10 @@ class StampPlan:
     started_at: float
     secure: bool
     portal: str  # "customer" or "office": office answers only bind shared cookies
+    # Let in while disabled (preview link, staff network): a login it answers is kept (see
+    # Gate.respond()).
+    admitted_while_disabled: bool = False
+    gone: tuple[str, ...] = ()  # Set-Cookie lines always added (a dead preview cookie's expiry)
 
 
 class StampCodec:

@@ -12,8 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
-from tests.conftest import StartUpstream, Upstream
+from gateway.policy.preview import PreviewCodec
+from tests.conftest import SESSION_KEY, StartUpstream, Upstream
 from tests.edge_proxies import (
     SETTINGS_PATH,
     ForwardAuthGateway,
@@ -56,7 +58,11 @@ class Stack:
 
 @asynccontextmanager
 async def stack(
-    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+    upstream: StartUpstream,
+    tmp_path: Path,
+    proxy: str,
+    front: FrontEnd,
+    session_key: str | None = None,
 ) -> AsyncIterator[Stack]:
     store: dict[str, object] = {"enabled": True, "changed_at": time.time() - 3600}
 
@@ -75,10 +81,14 @@ async def stack(
             await ws.send_str(f"echo {message.data}")
         return ws
 
+    # A deployment's session key, where the test needs one (preview links).
+    keys: dict[str, dict[str, object]] | None = (
+        {"customer_portal": {"session_key": session_key}} if session_key else None
+    )
     portal = await upstream({SETTINGS_PATH: settings, "/login": login, "/live": live})
     assert portal.server.port is not None
     async with (
-        forward_auth_gateway(proxy, portal.server.port) as gw,
+        forward_auth_gateway(proxy, portal.server.port, keys) as gw,
         front(tmp_path, gw.admin_port, portal.server.port) as port,
     ):
         yield Stack(f"http://127.0.0.1:{port}", portal, gw, store)
@@ -274,3 +284,51 @@ async def test_behind_caddy_a_login_wins_over_the_expiry_of_the_session_it_repla
             )
         await ann.get(f"{s.url}/account")
     assert s.seen()[-2:] == ["POST /login?who=ann2 -", "GET /account portal_session=s-ann2"]
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+async def test_a_preview_link_opened_through_the_proxy_passes_a_disabled_customer_route(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    codec = PreviewCodec(SESSION_KEY.encode())
+    token = codec.issue(time.time() + 600, 0)
+    async with (
+        stack(upstream, tmp_path, proxy, front, SESSION_KEY) as s,
+        browser() as staff,
+        browser() as customer,
+    ):
+        await s.set_enabled(False)
+        async with staff.get(f"{s.url}/_gateway/preview/{token}", allow_redirects=False) as r:
+            assert (r.status, r.headers["Location"]) == (303, "/")
+            (line,) = r.headers.getall("Set-Cookie")
+            assert line.startswith(f"portal_gateway_preview={token}; Max-Age=")
+            assert "Path=/; HttpOnly; SameSite=Lax" in line
+        async with staff.get(f"{s.url}/account") as r:
+            assert r.status == 200
+        # The previewer logs in, and stays logged in while the preview lasts.
+        await staff.post(f"{s.url}/login?who=staff")
+        async with staff.get(f"{s.url}/orders") as r:
+            assert r.status == 200
+        async with customer.get(f"{s.url}/account") as r:
+            assert r.status == 503
+        # An altered link sets nothing; an altered cookie is the page, and is removed.
+        forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+        async with customer.get(f"{s.url}/_gateway/preview/{forged}", allow_redirects=False) as r:
+            assert r.status == 404 and "Set-Cookie" not in r.headers
+        customer.cookie_jar.update_cookies({"portal_gateway_preview": forged}, URL(s.url))
+        async with customer.get(f"{s.url}/account") as r:
+            assert r.status == 503
+            assert f"portal_gateway_preview=; {EXPIRED}" in r.headers.getall("Set-Cookie")
+        assert "portal_gateway_preview" not in jar(customer)
+        # Re-enabled: the login made during the preview ends with the disable.
+        await s.set_enabled(True)
+        async with staff.get(f"{s.url}/account") as r:
+            assert r.status == 200
+            assert f"portal_session=; {EXPIRED}" in r.headers.getall("Set-Cookie")
+    # The preview cookie never reached the portal; the preview's session did, during it only.
+    assert s.seen() == [
+        "GET /account -",
+        "POST /login?who=staff -",
+        "GET /orders portal_session=s-staff",
+        "GET /account -",
+    ]

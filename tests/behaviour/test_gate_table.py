@@ -9,6 +9,8 @@ an aiohttp app with the gate plugged in (gateway.plugin). All must reach the sam
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pytest_aiohttp import AiohttpServer
 
@@ -44,12 +46,19 @@ proxy:
 """
 
 
+# The plugin's app behind a proxy on 127.0.0.1, which says who the client is.
+TRUSTED = "proxy:\n  trusted_proxies: [127.0.0.1/32]\n"
+
+
 class RecordingGate(Gate):
     """The real gate, keeping every decision it made so the test can compare them."""
 
     decisions: list[Decision]
+    generation = 0  # the case's preview generation, over whatever the state says
 
     def decide(self, facts: RequestFacts, state: GateState) -> Decision:
+        if self.generation > state.preview_generation:
+            state = replace(state, preview_generation=self.generation)
         decision = super().decide(facts, state)
         self.decisions.append(decision)
         return decision
@@ -66,6 +75,7 @@ async def _gateway(
     handler = gw.client.app[GATEWAY]
     gate = RecordingGate(config, SESSION_KEY.encode())
     gate.decisions = []
+    gate.generation = case.generation
     handler.runtime = Runtime(config, gate)
     if case.disabled_at is not None:
         await gw.set_enabled(False, changed_at=case.disabled_at)
@@ -92,6 +102,8 @@ def _proxy_request(case: Case) -> bytes:
     version = case.extra.get("version", "1.1")
     lines = [f"{case.method} {case.target} HTTP/{version}", f"Host: {case.host}"]
     lines.append("Connection: close")
+    if case.client:
+        lines.append(f"X-Forwarded-For: {case.client}")  # the peer is a trusted proxy
     if case.cookie_header():
         lines.append(f"Cookie: {case.cookie_header()}")
     body = ""
@@ -111,7 +123,7 @@ def _ask_request(case: Case) -> bytes:
         f"X-Original-Method: {case.method}",
         f"X-Original-URI: {case.target}",
         f"X-Forwarded-Host: {case.host}",
-        "X-Real-IP: 203.0.113.7",
+        f"X-Real-IP: {case.client or '203.0.113.7'}",
         "X-Forwarded-Proto: http",
         "Connection: close",
     ]
@@ -162,10 +174,11 @@ async def test_the_forward_auth_front_end(
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 async def test_the_plugin_front_end(aiohttp_server: AiohttpServer, case: Case) -> None:
-    config = table_config(mode=case.mode)
+    config = table_config(extra=TRUSTED, mode=case.mode)
     app = await start_plugin_app(aiohttp_server, config, wall=lambda: NOW)
     gate = RecordingGate(config, SESSION_KEY.encode())
     gate.decisions = []
+    gate.generation = case.generation
     app.gate.runtime = Runtime(config, gate)
     if case.disabled_at is not None:
         await app.set_enabled(False, changed_at=case.disabled_at)

@@ -35,6 +35,7 @@ def test_every_command_and_option_has_a_description() -> None:
             "check",
             "demo",
             "override",
+            "preview-link",
             "routes",
             "run",
             "status",

@@ -102,3 +102,43 @@ def test_proxy_max_connections() -> None:
 
 def parse_scalar(text: str) -> object:
     return yaml.safe_load(text)
+
+
+def test_staff_networks_are_parsed_and_checked_with_their_lines() -> None:
+    nets = ["10.20.0.0/16", "2001:db8::/48", "192.0.2.7"]
+    text = config_text("http://127.0.0.1:8081", portal={"allow_while_disabled": nets})
+    portal = parse_config(text, "s.yaml").customer_portal
+    assert portal.allow_while_disabled == (
+        ipaddress.ip_network("10.20.0.0/16"),
+        ipaddress.ip_network("2001:db8::/48"),
+        ipaddress.ip_network("192.0.2.7/32"),
+    )
+    assert parse(BASE).customer_portal.allow_while_disabled == ()  # type: ignore[attr-defined]
+    bad = config_text(
+        "http://127.0.0.1:8081", portal={"allow_while_disabled": ["10.0.0.0/8", "staff"]}
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(bad, "s.yaml")
+    (issue,) = info.value.issues
+    assert str(issue) == (
+        f"s.yaml:{bad.splitlines().index('  - staff') + 1}: "
+        "customer_portal.allow_while_disabled[1]: expected an IP or CIDR, got 'staff'"
+    )
+    everyone = config_text("http://127.0.0.1:8081", portal={"allow_while_disabled": ["::/0"]})
+    assert errors_of(everyone) == [
+        "customer_portal.allow_while_disabled[0]: '::/0' is every address, not a staff network"
+    ]
+    scalar = config_text("http://127.0.0.1:8081", portal={"allow_while_disabled": 7})
+    assert errors_of(scalar) == [
+        "customer_portal.allow_while_disabled: expected a list of strings, got 7"
+    ]
+
+
+def test_max_override_is_a_duration_defaulting_to_24h() -> None:
+    assert parse_config(BASE, "s.yaml").settings.max_override == 24 * 3600
+    store = {"source": ENABLED_STORE, "field": "enabled", "max_override": "2h"}
+    two = config_text("http://127.0.0.1:8081", settings=store)
+    assert parse_config(two, "s.yaml").settings.max_override == 7200
+    bad = config_text("http://127.0.0.1:8081", settings={**store, "max_override": "soon"})
+    (error,) = errors_of(bad)
+    assert error.startswith("settings.max_override: expected ") and error.endswith(", got 'soon'")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 from aiohttp import web
 
 from gateway.config import UNAVAILABLE_MESSAGE, config_from_text
-from gateway.edge import selfcheck
 from gateway.edge.reload import apply_config
 from gateway.edge.selfcheck import SELF_CHECK, SelfChecker
 from tests.conftest import (
@@ -182,27 +180,22 @@ async def test_a_reload_out_of_shadow_mode_checks_again(
 
 
 async def test_the_probe_binds_a_source_outside_the_allowlisted_networks(
-    upstream: StartUpstream, gateway: StartGateway, monkeypatch: pytest.MonkeyPatch
+    upstream: StartUpstream, gateway: StartGateway
 ) -> None:
-    # The config seam the allowlist feeds: 127.0.0.1 is a staff network here.
-    monkeypatch.setattr(
-        selfcheck, "allowlisted", lambda config: [ipaddress.ip_network("127.0.0.1/32")]
-    )
+    # 127.0.0.1 is a staff network here.
     up = await upstream()
-    gw = await gateway(up.url, portal=CHECKS)
+    gw = await gateway(up.url, portal={**CHECKS, "allow_while_disabled": ["127.0.0.1/32"]})
     await rounds(gw, 1)
     probes = [s for s in up.seen if s.raw_path in ("/enroll", "/office/settings")]
     assert probes and {tuple(s.header("X-Forwarded-For")) for s in probes} == {("127.0.0.2",)}
 
 
 async def test_no_source_left_is_a_failure_not_a_probe_from_a_staff_network(
-    upstream: StartUpstream, gateway: StartGateway, monkeypatch: pytest.MonkeyPatch
+    upstream: StartUpstream, gateway: StartGateway
 ) -> None:
-    monkeypatch.setattr(
-        selfcheck, "allowlisted", lambda config: [ipaddress.ip_network("127.0.0.0/8")]
-    )
     up = await upstream()
-    gw = await gateway(up.url, portal=CHECKS, settings=FAST)
+    staff = {**CHECKS, "allow_while_disabled": ["127.0.0.0/8"]}
+    gw = await gateway(up.url, portal=staff, settings=FAST)
     await rounds(gw, 1)
     customer = (await state(gw))["self_check"]["customer"]
     assert customer["ok"] is False

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from gateway.config import Config, config_from_text
 from gateway.policy import Allow, Decision, Deny
+from gateway.policy.preview import PreviewCodec
 from gateway.policy.stamps import Stamp, StampCodec
 from tests.conftest import SESSION_KEY, config_text
 
@@ -46,7 +47,9 @@ server_names: [portal.example.com, office.example.com, "127.0.0.1", localhost]
 """
 
 
-SHARED = "  shared_session_cookies: [sessionid]\n"
+SHARED = "  shared_session_cookies: [sessionid]\n  allow_while_disabled: [198.51.100.0/24]\n"
+STAFF_IP = "198.51.100.7"  # in the table's staff network
+CUSTOMER_IP = "192.0.2.44"  # in none
 
 
 def portal_yaml(mode: str = "enforce") -> str:
@@ -71,6 +74,20 @@ def stamp_value(bound: dict[str, tuple[str, float]], issued_at: float | None = N
     return codec.dump(stamp, NOW - 10)
 
 
+def preview_value(kind: str) -> str:
+    """A preview cookie as a link would have set it: `valid`, `expired`, `tampered` (its
+    expiry moved later, the MAC kept) or `revoked` (valid, of generation 0: the case's state
+    has generation 1)."""
+    codec = PreviewCodec(SESSION_KEY.encode())
+    if kind == "expired":
+        return codec.issue(NOW - 1, 0)
+    token = codec.issue(NOW + 3600, 0)
+    if kind == "tampered":
+        _, _, generation, mac = token.split(".")
+        return f"p1.{int(NOW) + 400 * 24 * 3600}.{generation}.{mac}"
+    return token
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -88,10 +105,15 @@ class Case:
     stamp: dict[str, tuple[str, float]] | None = None
     stamp_issued: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    client: str = ""  # the real client address (sent as a trusted proxy's X-Forwarded-For)
+    preview: str = ""  # a preview cookie: valid, expired, tampered or revoked
+    generation: int = 0  # the state's preview generation
     mode: str = "enforce"  # customer_portal.mode
 
     def cookie_header(self) -> str:
         parts = [self.cookie] if self.cookie else []
+        if self.preview:
+            parts.append(f"portal_gateway_preview={preview_value(self.preview)}")
         if self.stamp is not None or self.stamp_issued is not None:
             parts.append(f"portal_gateway_stamp={stamp_value(self.stamp or {}, self.stamp_issued)}")
         return "; ".join(parts)
@@ -291,6 +313,175 @@ CASES = [
         cookie="sessionid=st",
         disabled_at=DISABLED_AT,
     ),
+    # -- staff preview links ------------------------------------------------------------------
+    Case(
+        "preview-disabled",
+        "GET",
+        "/home",
+        "allow customer",
+        "preview",
+        enabled=False,
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-post-disabled",
+        "POST",
+        "/pay",
+        "allow customer",
+        "preview",
+        cookie="theme=dark",
+        enabled=False,
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-strips-pre-disable-session",
+        "GET",
+        "/home",
+        "allow customer",
+        "preview",
+        cookie=S,
+        enabled=False,
+        stamp={"portal_session": ("s1", BEFORE)},
+        preview="valid",
+        expired=("portal_session",),
+        withheld=("portal_session", "portal_gateway_preview"),
+    ),
+    Case(
+        "preview-keeps-its-own-session",
+        "GET",
+        "/home",
+        "allow customer",
+        "preview",
+        cookie=S,
+        enabled=False,
+        stamp={"portal_session": ("s1", AFTER)},
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-session-without-preview",
+        "GET",
+        "/home",
+        "deny 503",
+        "customer_disabled",
+        cookie=S,
+        enabled=False,
+        stamp={"portal_session": ("s1", AFTER)},
+        expired=("portal_session",),
+    ),
+    Case(
+        "preview-expired",
+        "GET",
+        "/home",
+        "deny 503",
+        "customer_disabled",
+        enabled=False,
+        preview="expired",
+        expired=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-tampered",
+        "GET",
+        "/home",
+        "deny 503",
+        "customer_disabled",
+        cookie=S,
+        enabled=False,
+        preview="tampered",
+        expired=("portal_session", "portal_gateway_preview"),
+    ),
+    Case(
+        "preview-revoked",
+        "GET",
+        "/home",
+        "deny 503",
+        "customer_disabled",
+        enabled=False,
+        preview="revoked",
+        generation=1,
+        expired=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-while-enabled",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-expired-while-enabled",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        preview="expired",
+        expired=("portal_gateway_preview",),
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-never-reaches-office",
+        "GET",
+        "/office/x",
+        "allow office",
+        "forwarded",
+        cookie="theme=dark",
+        enabled=False,
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "preview-never-reaches-public",
+        "GET",
+        "/public/x",
+        "allow public",
+        "forwarded",
+        enabled=False,
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    # -- staff networks ------------------------------------------------------------------------
+    Case(
+        "allowlisted-disabled",
+        "POST",
+        "/pay",
+        "allow customer",
+        "allowlisted",
+        enabled=False,
+        client=STAFF_IP,
+    ),
+    Case(
+        "allowlisted-strips-pre-disable-session",
+        "GET",
+        "/home",
+        "allow customer",
+        "allowlisted",
+        cookie=S,
+        enabled=False,
+        client=STAFF_IP,
+        expired=("portal_session",),
+        withheld=("portal_session",),
+    ),
+    Case(
+        "allowlisted-outside",
+        "GET",
+        "/home",
+        "deny 503",
+        "customer_disabled",
+        enabled=False,
+        client=CUSTOMER_IP,
+    ),
+    Case(
+        "allowlisted-while-enabled",
+        "GET",
+        "/home",
+        "allow customer",
+        "forwarded",
+        client=STAFF_IP,
+    ),
     # -- proxy-only: framing a proxy in front never transmits ---------------------------------------
     Case(
         "http-2-line",
@@ -328,6 +519,38 @@ CASES = [
         "would_block",
         enabled=False,
         mode="shadow",
+    ),
+    Case(
+        "shadow-preview",
+        "GET",
+        "/home",
+        "allow customer",
+        "preview",
+        enabled=False,
+        mode="shadow",
+        preview="valid",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "shadow-dead-preview-kept-from-upstream",
+        "GET",
+        "/home",
+        "allow customer",
+        "would_block",
+        enabled=False,
+        mode="shadow",
+        preview="tampered",
+        withheld=("portal_gateway_preview",),
+    ),
+    Case(
+        "shadow-allowlisted",
+        "GET",
+        "/home",
+        "allow customer",
+        "allowlisted",
+        enabled=False,
+        mode="shadow",
+        client=STAFF_IP,
     ),
     Case(
         "shadow-disabled-pay",

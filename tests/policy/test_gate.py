@@ -25,7 +25,7 @@ def facts_of(case: Case, front_end: str = "proxy") -> RequestFacts:
         host_lines=(case.host,),
         cookie_lines=(case.cookie_header(),) if case.cookie_header() else (),
         accept="",
-        client_ip="203.0.113.7",
+        client_ip=case.client or "203.0.113.7",
         secure=False,
         started_at=NOW,
         front_end="proxy" if front_end == "proxy" else "forward_auth",
@@ -35,9 +35,16 @@ def facts_of(case: Case, front_end: str = "proxy") -> RequestFacts:
     )
 
 
+def state_of(case: Case) -> GateState:
+    """The state the front ends' table tests reach: a disabled case was disabled at
+    DISABLED_AT."""
+    disabled_at = case.disabled_at if case.enabled else DISABLED_AT
+    return GateState(case.enabled, disabled_at, preview_generation=case.generation)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_behaviour_table(case: Case) -> None:
-    state = GateState(case.enabled, case.disabled_at)
+    state = state_of(case)
     assert outcome(GATES[case.mode].decide(facts_of(case), state)) == (
         case.expect,
         case.reason,
@@ -48,7 +55,7 @@ def test_behaviour_table(case: Case) -> None:
 
 @pytest.mark.parametrize("case", [c for c in CASES if not c.proxy_only], ids=lambda c: c.id)
 def test_both_front_ends_reach_the_same_verdict(case: Case) -> None:
-    state = GateState(case.enabled, case.disabled_at)
+    state = state_of(case)
     gate = GATES[case.mode]
     proxy = outcome(gate.decide(facts_of(case, "proxy"), state))
     forward_auth = outcome(gate.decide(facts_of(case, "forward_auth"), state))
