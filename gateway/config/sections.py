@@ -87,7 +87,9 @@ def parse_settings(root: Reader, sources: SourceCatalog | None) -> SettingsConfi
             str(Path(root.errors.file).resolve().parent / CONTROL_FILE),
             "a file path",
         ),
-        max_override=r.get("max_override", positive_duration, 24 * 3600.0, DURATION),
+        max_override=r.get(
+            "max_override", positive_duration, 24 * 3600.0, 'a duration ("30m", "2h", "1d")'
+        ),
         options=options,
         lines=lines,
     )
