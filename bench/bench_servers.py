@@ -18,6 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+# The checkout the gateway runs from: another one's (BENCH_GATEWAY_ROOT=DIR) to compare a change.
+GATEWAY_ROOT = Path(os.environ.get("BENCH_GATEWAY_ROOT") or ROOT).resolve()
 SESSION_KEY = "b" * 40
 PAGE = "x" * 1024  # the upstream's 1 KiB page
 LOGIN_COOKIE = "portal_session=bench-session-1"
@@ -157,8 +159,8 @@ class Processes:
         argv = [sys.executable, "-m", "gateway", "run", "--config", str(config), *level]
         if workers > 1:
             argv += ["--workers", str(workers)]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        return self.start(name, argv, cwd=ROOT, env=env)
+        env = {**os.environ, "PYTHONPATH": str(GATEWAY_ROOT)}
+        return self.start(name, argv, cwd=GATEWAY_ROOT, env=env)
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -178,7 +180,7 @@ def proxy_gateway(port: int, admin: int, upstream: int, store: str) -> dict[str,
         "listen": f"127.0.0.1:{port}",
         "admin_listen": f"127.0.0.1:{admin}",
         "upstreams": {"portal": f"http://127.0.0.1:{upstream}"},
-        "settings": {"source": store, "field": "enabled", "ttl": 1},
+        "settings": {"source": store, "field": "enabled", "ttl": 2},
         "proxy": {"client_max_size": "2g"},  # the 1 GiB upload
         "routes": [
             {"name": "office", "paths": ["/office"], "upstream": "portal", "portal": "office"},
@@ -194,7 +196,7 @@ def forward_auth_gateway(port: int, admin: int, upstream: int, store: str) -> di
     data["listen"] = f"127.0.0.1:{port}"
     data["admin_listen"] = f"127.0.0.1:{admin}"
     data["upstreams"] = {"portal": f"http://127.0.0.1:{upstream}"}
-    data["settings"] = {"source": store, "field": "enabled", "ttl": 1}
+    data["settings"] = {"source": store, "field": "enabled", "ttl": 2}
     data["customer_portal"]["session_key"] = SESSION_KEY
     return data
 

@@ -8,6 +8,7 @@ reading process is found from the TCP connection the GET came on: its local port
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 from collections import Counter
@@ -18,16 +19,15 @@ from aiohttp import web
 
 
 def _inode(peer_port: int, store_port: int) -> str | None:
-    want_local, want_remote = f":{peer_port:04X}", f":{store_port:04X}"
+    # One search of the whole table: after wrk runs it holds thousands of TIME_WAIT lines.
+    line = re.compile(rf"^\s*\d+: [0-9A-F]+:{peer_port:04X} [0-9A-F]+:{store_port:04X} .*$", re.M)
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = Path(name).read_text().splitlines()[1:]
+            found = line.search(Path(name).read_text())
         except OSError:
             continue
-        for line in lines:
-            cols = line.split()
-            if cols[1].endswith(want_local) and cols[2].endswith(want_remote):
-                return cols[9]
+        if found:
+            return found.group(0).split()[9]
     return None
 
 
@@ -54,6 +54,7 @@ class CountingStore:
         self.candidates = candidates
         self.reads: Counter[tuple[str, int | None]] = Counter()
         self._lock = threading.Lock()
+        self._readers: dict[object, int | None] = {}
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -79,9 +80,13 @@ class CountingStore:
 
     async def _read(self, request: web.Request) -> web.Response:
         name, state = request.match_info["name"], request.match_info["state"]
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        inode = _inode(peer[1], self.port) if peer else None
-        pid = _owner(inode, self.candidates()) if inode else None
+        # The reader of a kept-alive connection is found once, on its first read.
+        conn = request.protocol
+        if conn not in self._readers:
+            peer = request.transport.get_extra_info("peername") if request.transport else None
+            inode = _inode(peer[1], self.port) if peer else None
+            self._readers[conn] = _owner(inode, self.candidates()) if inode else None
+        pid = self._readers[conn]
         with self._lock:
             self.reads[(name, pid)] += 1
         return web.json_response({"enabled": state == "on"})

@@ -58,7 +58,7 @@ def test_the_quick_bench_reports_every_target_with_numbers(tmp_path: Path) -> No
     require_binary(shutil.which("nginx") or "/usr/sbin/nginx", "nginx-light")
     require_binary(shutil.which("wrk") or "/usr/bin/wrk", "wrk")
     out = tmp_path / "bench.json"
-    quick = ["--duration", "1", "--rounds", "1", "--warmup", "0", "--idle", "2",
+    quick = ["--duration", "1", "--rounds", "1", "--warmup", "0", "--idle", "5",
              "--stream-mib", "64", "--connections", "16", "--json", str(out)]  # fmt: skip
     run = subprocess.run(
         [sys.executable, str(SCRIPT), *quick], cwd=ROOT, capture_output=True, text=True, timeout=840
