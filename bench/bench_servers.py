@@ -192,7 +192,9 @@ def proxy_gateway(port: int, admin: int, upstream: int, store: str) -> dict[str,
 
 def forward_auth_gateway(port: int, admin: int, upstream: int, store: str) -> dict[str, Any]:
     """config/forward-auth.yaml with its addresses and store replaced, as a deployment does."""
-    data: dict[str, Any] = yaml.safe_load((ROOT / "config" / "forward-auth.yaml").read_text())
+    data: dict[str, Any] = yaml.safe_load(
+        (GATEWAY_ROOT / "config" / "forward-auth.yaml").read_text()
+    )
     data["listen"] = f"127.0.0.1:{port}"
     data["admin_listen"] = f"127.0.0.1:{admin}"
     data["upstreams"] = {"portal": f"http://127.0.0.1:{upstream}"}
@@ -203,7 +205,7 @@ def forward_auth_gateway(port: int, admin: int, upstream: int, store: str) -> di
 
 def nginx_forward_auth(client: int, admin: int, upstream: int) -> str:
     """config/nginx-forward-auth.conf, shipped as is but for its three addresses."""
-    text = (ROOT / "config" / "nginx-forward-auth.conf").read_text()
+    text = (GATEWAY_ROOT / "config" / "nginx-forward-auth.conf").read_text()
     for address, port in (("127.0.0.1:8000", client), ("127.0.0.1:8082", admin),
                           ("127.0.0.1:8081", upstream)):  # fmt: skip
         if address not in text:
