@@ -75,7 +75,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix gateway portal_demo tests bench examples
 
 bench: $(STAMP) system-packages
-	$(BIN)/python bench/proxy_bench.py
+	$(BIN)/python bench/proxy_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-3.* .pytest_cache .mypy_cache .ruff_cache .coverage .demo-data

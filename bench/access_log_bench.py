@@ -27,7 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from proxy_bench import GATEWAY, ROOT, free_port, wait_for, wrk
+import yaml
+from bench_measure import wrk
+from bench_servers import ROOT, free_port, proxy_gateway, wait_for
 
 
 def cpu_seconds(pid: int) -> float:
@@ -42,9 +44,8 @@ def start_gateway(
     port = free_port()
     config = Path(tmp, f"{name}.yaml")
     # The upstream is never asked on the disabled path; port 9 answers nothing.
-    config.write_text(
-        GATEWAY.format(port=port, admin=free_port(), upstream=9, tmp=tmp, root=ROOT, key="b" * 40)
-    )
+    data = proxy_gateway(port, free_port(), 9, f"file://{tmp}/setting.json")
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
     with log.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(config),
@@ -76,11 +77,11 @@ def main() -> int:
                 wait_for(port)
             time.sleep(1.5)  # the first poll
             for _, port in procs.values():
-                wrk(f"http://127.0.0.1:{port}/pay", 2, args.connections)  # warm-up
+                wrk(f"http://127.0.0.1:{port}/pay", 2, args.connections, 2)  # warm-up
             for _ in range(args.rounds):
                 for name, (proc, port) in procs.items():
                     before = cpu_seconds(proc.pid)
-                    result = wrk(f"http://127.0.0.1:{port}/pay", args.duration, args.connections)
+                    result = wrk(f"http://127.0.0.1:{port}/pay", args.duration, args.connections, 2)
                     spent = cpu_seconds(proc.pid) - before
                     rps[name].append(result["rps"])
                     cpu_us[name].append(spent / (result["rps"] * args.duration) * 1e6)
