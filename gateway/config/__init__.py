@@ -2,21 +2,18 @@
 reads files, package data and the environment (`resources`)."""
 
 from gateway.config.loader import parse_config
+from gateway.config.ports import Finding, Offline, Resources, SourceCatalog
 from gateway.config.resources import LocalResources, config_from_text, load_config
 from gateway.config.schema import (
     PROXIES,
     UNAVAILABLE_MESSAGE,
     Config,
     CustomerPortalConfig,
-    Finding,
     ForwardAuthConfig,
-    Offline,
     Proxy,
     ProxyConfig,
-    Resources,
     Route,
     SettingsConfig,
-    SourceCatalog,
     Upstream,
     Window,
     yaml_keys,

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from gateway.config import selfcheck
 from gateway.config.crosschecks import listener_clash, show_address
+from gateway.config.ports import Offline, Resources, SourceCatalog
 from gateway.config.routes import parse_routes
 from gateway.config.schema import (
     ADMIN_LISTEN,
@@ -26,11 +27,8 @@ from gateway.config.schema import (
     Config,
     CustomerPortalConfig,
     ForwardAuthConfig,
-    Offline,
     Proxy,
     ProxyConfig,
-    Resources,
-    SourceCatalog,
     Upstream,
     yaml_keys,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gateway.config.schema import Resources
+from gateway.config.ports import Resources
 from gateway.config.yamlnodes import Node, Reader, mapping
 
 KEY = "customer_portal.sentences"

@@ -13,7 +13,8 @@ from importlib import resources as package_data
 from pathlib import Path
 
 from gateway.config.loader import parse_config
-from gateway.config.schema import Config, SourceCatalog
+from gateway.config.ports import SourceCatalog
+from gateway.config.schema import Config
 from gateway.config.yamlnodes import ConfigError, ConfigIssue
 
 SESSION_KEY_ENV = "PORTAL_GATEWAY_SESSION_KEY"

@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config.localised import parse_sentences
+from gateway.config.ports import Resources, SourceCatalog
 from gateway.config.schedule import parse_schedule
 from gateway.config.schema import (
     UNAVAILABLE_MESSAGE,
     CustomerPortalConfig,
     ProxyConfig,
-    Resources,
     SettingsConfig,
-    SourceCatalog,
     yaml_keys,
 )
 from gateway.config.selfcheck import parse_mode
