@@ -84,6 +84,19 @@ async def test_retry_after_counts_down_to_the_return_time(
         )
 
 
+async def test_a_return_time_past_the_calendar_still_answers_the_unavailable_page(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, enabled=False)
+    gw.poller.state.retry_at = float("inf")  # what no override or schedule should ever set
+    for accept in ("text/html", "application/json"):
+        async with gw.client.get("/enroll", headers={"Accept": accept}) as r:
+            assert (r.status, r.headers["Retry-After"]) == (503, "120")
+            assert UNAVAILABLE_MESSAGE in await r.text()
+    assert up.seen == []
+
+
 async def test_forward_auth_carries_the_localised_page_and_its_headers(
     upstream: StartUpstream, gateway: StartGateway, tmp_path: Path
 ) -> None:
