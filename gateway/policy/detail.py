@@ -24,6 +24,7 @@ MARKER = "<!--portal-gateway:detail-->"
 CACHE_SIZE = 256
 _CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*\s*>")
 _BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
+_TITLE_END = re.compile(r"</title\s*>", re.IGNORECASE)
 
 
 # Epoch seconds a calendar shows: 1970 to the end of year 9999.
@@ -77,8 +78,9 @@ def place_detail(page: str, sentence: str, detail: str) -> str:
         return page.replace(MARKER, detail)
     if not detail:
         return page
-    # In the body: a page whose <title> repeats the sentence gets its detail under the text.
-    body = _BODY.search(page)
+    # In the body: a page whose <title> repeats the sentence gets its detail under the text,
+    # <body> written or not (its tags are optional in HTML).
+    body = _BODY.search(page) or _TITLE_END.search(page)
     at = page.find(sentence, body.end() if body is not None else 0)
     if at < 0:
         at = page.find(sentence)
