@@ -49,6 +49,8 @@ def _server_url(server: Node, key: str, errors: Errors) -> str | None:
 
 def _base(url: str, node: Node, key: str, errors: Errors) -> str | None:
     """The prefix a server puts before each path: `https://host/v1`, `/v1`, or nothing."""
+    if url.startswith("//"):
+        url = "http:" + url  # a network-path reference (`//host/v1`) names its host
     absolute = _ABSOLUTE.match(url)
     if absolute is not None:
         scheme, authority, path = absolute.groups()
@@ -85,7 +87,12 @@ def _check_version(root: Node, errors: Errors) -> bool:
         errors.add(root, "openapi", said or "required: an OpenAPI 3 document has openapi: 3.x")
         return False
     version = fields["openapi"]
-    if not isinstance(version.value, str) or not version.value.startswith("3."):
+    # `openapi: 3.1` unquoted is a float to YAML: still the version it spells.
+    value = version.value
+    spelled = (
+        str(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
+    )
+    if not isinstance(spelled, str) or not spelled.startswith("3."):
         errors.add(version, "openapi", f"expected 3.x, got {version.value!r}")
         return False
     return True

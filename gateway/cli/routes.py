@@ -54,10 +54,17 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def shown(text: str) -> str:
+    """`text` with each control character written as its escape (`\\x1b`): the files are
+    the upstream's text, and an escape sequence must not reach the terminal of whoever lints."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _cells(row: Row) -> tuple[str, ...]:
+    target = shown(row.endpoint.target)
     if row.route is None:
-        return (row.method, row.endpoint.target, "-", "-", f"({row.refusal})")
-    return (row.method, row.endpoint.target, row.route.name, row.route.portal)
+        return (row.method, target, "-", "-", f"({row.refusal})")
+    return (row.method, target, row.route.name, row.route.portal)
 
 
 def _table(rows: list[Row]) -> list[str]:
@@ -75,7 +82,7 @@ def lint_routes(config: Config, args: argparse.Namespace) -> int:
         accepted = read_ignores(args.ignore) if args.ignore else []
     except PathsError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(shown(problem), file=sys.stderr)
         return EXIT_BAD_FILE
     host = args.host or default_host(config)
     rows = [row for e in endpoints for row in classify_endpoint(e, config, host)]
@@ -92,11 +99,13 @@ def lint_routes(config: Config, args: argparse.Namespace) -> int:
         else:
             kept.append(finding)
     for finding in kept:
-        print(f"{finding.row.endpoint.where}: warning: {finding.message}")
+        print(shown(f"{finding.row.endpoint.where}: warning: {finding.message}"))
     for i, accept in enumerate(accepted):
         if i not in used:
-            shown = f"{accept.method or '*'} {accept.target}"
-            print(f"{accept.where}: note: {shown} is accepted but no listed path warns for it")
+            what = f"{accept.method or '*'} {accept.target}"
+            print(
+                shown(f"{accept.where}: note: {what} is accepted but no listed path warns for it")
+            )
     count = f"{len(kept)} warning{'' if len(kept) == 1 else 's'}"
     print(f"{count if kept else 'no warnings'}{f', {ignored} ignored' if ignored else ''}")
     return EXIT_WARNINGS if args.strict and kept else 0

@@ -77,7 +77,12 @@ class Node:
 _constructor = yaml.SafeLoader("")
 
 
-def _convert(node: yaml.Node, errors: Errors, path: str) -> Node:
+def _convert(node: yaml.Node, errors: Errors, path: str, done: dict[int, Node]) -> Node:
+    # An alias is the very node of its anchor: converted once and shared, as safe_load shares
+    # it, so aliases of aliases (a billion values in a kilobyte) cost the text's size.
+    converted = done.get(id(node))
+    if converted is not None:
+        return converted
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Node] = {}
@@ -97,31 +102,40 @@ def _convert(node: yaml.Node, errors: Errors, path: str) -> Node:
                     )
                 )
                 continue
-            out[name] = _convert(value_node, errors, dotted)
+            out[name] = _convert(value_node, errors, dotted, done)
             key_lines[name] = key_line
-        return Node(out, line, key_lines)
-    if isinstance(node, yaml.SequenceNode):
-        return Node(
-            [_convert(item, errors, f"{path}[{i}]") for i, item in enumerate(node.value)], line
-        )
-    return Node(_constructor.construct_object(node, deep=True), line)
+        converted = Node(out, line, key_lines)
+    elif isinstance(node, yaml.SequenceNode):
+        items = [_convert(item, errors, f"{path}[{i}]", done) for i, item in enumerate(node.value)]
+        converted = Node(items, line)
+    else:
+        converted = Node(_constructor.construct_object(node, deep=True), line)
+    done[id(node)] = converted
+    return converted
 
 
 def load_nodes(text: str, file: str, errors: Errors) -> Node | None:
-    """Parse `text`; a YAML syntax error becomes a located issue and None."""
+    """Parse `text`; a YAML syntax error becomes a located issue and None, and so does a
+    document nested past Python's recursion limit or an alias inside its own anchor."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is None:
+            return Node({}, 1)
+        return _convert(root, errors, "", {})
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         errors.issues.append(ConfigIssue(file, line, "(yaml)", str(exc.problem or exc)))
-        return None
     except yaml.YAMLError as exc:
         errors.issues.append(ConfigIssue(file, 1, "(yaml)", str(exc)))
-        return None
-    if root is None:
-        return Node({}, 1)
-    return _convert(root, errors, "")
+    except RecursionError:
+        message = "nested too deeply (or an alias used inside its own anchor)"
+        errors.issues.append(ConfigIssue(file, 1, "(yaml)", message))
+    finally:
+        # The shared constructor remembers every node it built; a reload must not keep them.
+        _constructor.constructed_objects.clear()
+        _constructor.recursive_objects.clear()
+    return None
 
 
 def check_keys(node: Node, allowed: Sequence[str], path: str, errors: Errors) -> None:

@@ -24,6 +24,22 @@ MARKER = "<!--portal-gateway:detail-->"
 CACHE_SIZE = 256
 _CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*\s*>")
 _BODY = re.compile(r"<body[\s>]", re.IGNORECASE)
+_TITLE_END = re.compile(r"</title\s*>", re.IGNORECASE)
+
+
+# Epoch seconds a calendar shows: 1970 to the end of year 9999.
+_LAST_SHOWN = 253_402_300_800.0
+
+
+def known_return(retry_at: float | None) -> float | None:
+    """`retry_at` when it is a moment the page can show, else None (no return time).
+
+    SECURITY: the page answers a refusal; a return time past the calendar (infinity, NaN,
+    year 10000) must not turn it into a 500: it is shown as no return time at all.
+    """
+    if retry_at is None or not 0.0 <= retry_at < _LAST_SHOWN:  # NaN compares false
+        return None
+    return retry_at
 
 
 def rfc3339_utc(epoch: float) -> str:
@@ -62,8 +78,9 @@ def place_detail(page: str, sentence: str, detail: str) -> str:
         return page.replace(MARKER, detail)
     if not detail:
         return page
-    # In the body: a page whose <title> repeats the sentence gets its detail under the text.
-    body = _BODY.search(page)
+    # In the body: a page whose <title> repeats the sentence gets its detail under the text,
+    # <body> written or not (its tags are optional in HTML).
+    body = _BODY.search(page) or _TITLE_END.search(page)
     at = page.find(sentence, body.end() if body is not None else 0)
     if at < 0:
         at = page.find(sentence)
@@ -101,6 +118,7 @@ def render_json(message: str | None, retry_at: float | None) -> str:
 
 def retry_after(retry_at: float | None, now: float, default: int) -> int:
     """Whole seconds until `retry_at` (at least 1, never early), else the configured default."""
-    if retry_at is None or not math.isfinite(retry_at):
+    if known_return(retry_at) is None:
         return default
+    assert retry_at is not None
     return max(1, math.ceil(retry_at - now))

@@ -14,7 +14,7 @@ from http import HTTPStatus
 
 from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
 from gateway.policy.decision import Deny
-from gateway.policy.detail import render_json, render_page, retry_after
+from gateway.policy.detail import known_return, render_json, render_page, retry_after
 from gateway.policy.facts import GateState
 from gateway.wire.language import choose_language
 from gateway.wire.negotiate import wants_json
@@ -99,8 +99,9 @@ def unavailable_page(
     `now` is the wall clock (Retry-After counts down to `state.retry_at`); the return time is
     shown in `state.retry_offset` (a schedule's own; default UTC).
     """
+    retry_at = known_return(state.retry_at)
     headers = [
-        ("Retry-After", str(retry_after(state.retry_at, now, portal.retry_after))),
+        ("Retry-After", str(retry_after(retry_at, now, portal.retry_after))),
         ("Cache-Control", "no-store"),
         ("Vary", "Accept, Accept-Language"),
     ]
@@ -108,14 +109,14 @@ def unavailable_page(
         # The JSON message is the English sentence whatever the client's languages.
         headers.append(("Content-Language", DEFAULT_LANGUAGE))
         headers += [("Set-Cookie", line) for line in set_cookies]
-        body = render_json(state.message, state.retry_at)
+        body = render_json(state.message, retry_at)
         return Page(503, "application/json", body, tuple(headers), close)
     language = page_language(portal, accept_language)
     headers.append(("Content-Language", language))
     headers += [("Set-Cookie", line) for line in set_cookies]
     page = portal.localised_html.get(language, portal.unavailable_html)
     sentence = portal.sentences.get(language, UNAVAILABLE_MESSAGE)
-    text = render_page(page, sentence, state.message, state.retry_at, state.retry_offset)
+    text = render_page(page, sentence, state.message, retry_at, state.retry_offset)
     return Page(503, "text/html", text, tuple(headers), close)
 
 

@@ -51,6 +51,9 @@ def parse_time(value: object, where: str) -> float:
 
 # Staff's note is a sentence or two under the page's sentence, never a page of its own.
 MAX_MESSAGE = 500
+# How much of a note is looked at: whitespace runs collapse, so more than MAX_MESSAGE, but a
+# bound, since the read runs on the event loop and a store's text column has none.
+_SCANNED = 64 * MAX_MESSAGE
 
 
 def message_text(value: object) -> str | None:
@@ -68,8 +71,9 @@ def message_text(value: object) -> str | None:
             return None
     if not isinstance(value, str):
         return None
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-    if len(text) > MAX_MESSAGE:
+    cut = len(value) > _SCANNED
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in value[:_SCANNED]).split())
+    if len(text) > MAX_MESSAGE or (cut and text):
         text = text[: MAX_MESSAGE - 1].rstrip() + "\u2026"
     return text or None
 

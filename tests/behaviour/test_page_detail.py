@@ -84,6 +84,19 @@ async def test_retry_after_counts_down_to_the_return_time(
         )
 
 
+async def test_a_return_time_past_the_calendar_still_answers_the_unavailable_page(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, enabled=False)
+    gw.poller.state.retry_at = float("inf")  # what no override or schedule should ever set
+    for accept in ("text/html", "application/json"):
+        async with gw.client.get("/enroll", headers={"Accept": accept}) as r:
+            assert (r.status, r.headers["Retry-After"]) == (503, "120")
+            assert UNAVAILABLE_MESSAGE in await r.text()
+    assert up.seen == []
+
+
 async def test_forward_auth_carries_the_localised_page_and_its_headers(
     upstream: StartUpstream, gateway: StartGateway, tmp_path: Path
 ) -> None:
@@ -170,3 +183,53 @@ async def test_the_plugin_renders_the_same_page(
         assert (r.status, r.headers["Content-Language"], r.headers["Vary"]) == (503, "fr", VARY)
         assert f'<p class="portal-gateway-message">{ESCAPED}</p>' in await r.text()
     assert app.seen == []
+
+
+ES = "Nuestro portal de clientes no está disponible en este momento. Vuelva más tarde."
+WIDE_NOTE = "Retour à 14 h — merci ✓ 日本"
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+async def test_a_real_proxy_carries_a_note_and_a_page_beyond_latin_1(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    # nginx carries the page in a header of the decision's answer: the UTF-8 bytes must reach
+    # the browser as they are (a header is no latin-1 text here), line breaks made spaces.
+    store: dict[str, object] = {
+        "enabled": False,
+        "changed_at": time.time(),
+        "note": f"{WIDE_NOTE}\r\nSet-Cookie: evil=1",
+    }
+
+    async def settings(_: web.Request) -> web.StreamResponse:
+        return web.json_response(store)
+
+    portal = await upstream({SETTINGS_PATH: settings})
+    assert portal.server.port is not None
+    page = tmp_path / "unavailable.html"
+    page.write_text(f"<main><p>{UNAVAILABLE_MESSAGE}</p></main>")
+    (tmp_path / "unavailable.es.html").write_text(
+        f'<html lang="es"><p>{ES}</p>\n<!--portal-gateway:detail-->\n<p>¡Gracias!</p></html>',
+        encoding="utf-8",
+    )
+    sections: dict[str, dict[str, object]] = {
+        "settings": {"message_field": "note"},
+        "customer_portal": {"unavailable_page": str(page), "sentences": {"es": ES}},
+    }
+    async with (
+        forward_auth_gateway(proxy, portal.server.port, sections) as gw,
+        front(tmp_path, gw.admin_port, portal.server.port) as port,
+        aiohttp.ClientSession() as http,
+    ):
+        url = f"http://127.0.0.1:{port}/enroll"
+        async with http.get(url, headers={"Accept-Language": "es-MX"}) as r:
+            assert (r.status, r.headers["Content-Language"]) == (503, "es")
+            assert "evil" not in r.headers.get("Set-Cookie", "")
+            text = (await r.read()).decode("utf-8")
+            assert ES in text and "¡Gracias!" in text
+            assert f'<p class="portal-gateway-message">{WIDE_NOTE} Set-Cookie: evil=1</p>' in text
+        async with http.get(url, headers={"Accept": "application/json"}) as r:
+            assert r.status == 503
+            body = json.loads((await r.read()).decode("utf-8"))
+            assert body["message_detail"] == f"{WIDE_NOTE} Set-Cookie: evil=1"
+    assert [s for s in portal.seen if s.raw_path != SETTINGS_PATH] == []

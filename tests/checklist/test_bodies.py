@@ -469,3 +469,36 @@ async def test_a_route_limit_smaller_than_the_global_one_refuses_past_it(
     # The global limit, 10m, still serves the other customer routes.
     async with gw.client.post("/account", data=b"x" * 4096) as resp:
         assert resp.status == 200
+
+
+async def test_expect_100_continue_meets_the_routes_own_limit(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    up = await upstream()
+    gw = await gateway(up.url, {"proxy": {"client_max_size": "64k"}}, routes=ROUTE_LIMITS)
+    # Past the customer form route's 1k: 413 at once, no 100 Continue, nothing forwarded.
+    async with connect(gw.port) as (reader, writer):
+        writer.write(
+            b"POST /forms/enroll HTTP/1.1\r\nHost: portal.example\r\nContent-Length: 1025\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):
+            answer = await read_response(reader, method="POST")
+        assert answer.status == 413
+    # Within the office route's 2m (past the global 64k): 100 Continue, then the upload.
+    size = 100 * 1024
+    async with connect(gw.port) as (reader, writer):
+        writer.write(
+            b"POST /office/upload HTTP/1.1\r\nHost: portal.example\r\n"
+            + f"Content-Length: {size}\r\nExpect: 100-continue\r\n\r\n".encode()
+        )
+        await writer.drain()
+        async with asyncio.timeout(10):
+            interim = await read_response(reader, method="POST")
+            assert interim.status == 100
+            writer.write(b"x" * size)
+            await writer.drain()
+            final = await read_response(reader, method="POST")
+        assert final.status == 200
+    assert [(s.raw_path, len(s.body)) for s in up.seen] == [("/office/upload", size)]

@@ -155,3 +155,19 @@ def test_every_error_is_reported_with_its_line() -> None:
 def test_a_document_that_is_no_mapping() -> None:
     _, errors = read("- openapi\n")
     assert errors == ["api.yaml:1: (document): expected an OpenAPI document (openapi:, paths:)"]
+
+
+def test_a_version_yaml_reads_as_a_number_is_still_the_version() -> None:
+    # `openapi: 3.1` unquoted is a float to YAML; the document still says which version.
+    endpoints, errors = read("openapi: 3.1\npaths:\n  /pay:\n    post: {}\n")
+    assert (endpoints, errors) == ([("POST", "/pay", "4")], [])
+    _, errors = read("openapi: 2.0\npaths:\n  /pay:\n    post: {}\n")
+    assert errors == ["api.yaml:1: openapi: expected 3.x, got 2.0"]
+
+
+def test_a_server_url_without_a_scheme_names_its_host() -> None:
+    # `//host/v1`, a network-path reference, is that host: not a path starting with `//`.
+    doc = {"openapi": "3.0.3", "servers": [{"url": "//office.example.com/v1/"}]}
+    endpoints, errors = read({**doc, "paths": {"/pay": {"post": {}}}})
+    assert errors == []
+    assert endpoints == [("POST", "http://office.example.com/v1/pay", "6")]

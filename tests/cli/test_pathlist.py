@@ -98,6 +98,23 @@ def test_unreadable_files_and_bad_documents(tmp_path: Path) -> None:
     assert problem.startswith(f"{broken}:") and ": (yaml): " in problem
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'openapi: "3.0.0"\npaths: &p\n  /pay: *p\n',
+        'openapi: "3.0.0"\npaths:\n  /pay: ' + "[" * 5000 + "]" * 5000 + "\n",
+    ],
+    ids=["alias-in-itself", "deep"],
+)
+def test_an_openapi_document_without_end_is_a_located_error(tmp_path: Path, text: str) -> None:
+    spec = tmp_path / "api.yaml"
+    spec.write_text(text)
+    with pytest.raises(PathsError) as info:
+        read_against(str(spec))
+    [problem] = info.value.problems
+    assert problem.startswith(f"{spec}:1: (yaml): nested too deeply")
+
+
 def test_ignore_reads_lists_only(tmp_path: Path) -> None:
     spec = tmp_path / "ignore.json"
     spec.write_text('{"openapi": "3.0.0"}')

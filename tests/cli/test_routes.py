@@ -180,3 +180,20 @@ def test_the_readme_shows_what_routes_prints(
         == 0
     )
     assert capsys.readouterr().out == shown
+
+
+def test_control_characters_in_a_path_are_shown_escaped_never_sent_to_the_terminal(
+    config: Path, tmp_path: Path
+) -> None:
+    # The upstream's document is someone else's text: an escape sequence in a path would
+    # retitle or clear the terminal of whoever runs the lint.
+    doc = {"openapi": "3.0.0", "paths": {"/public/pay\x1b]0;owned\x07\x1b[2J": {"post": {}}}}
+    spec = write(tmp_path, "api.json", json.dumps(doc))
+    code, out, err = routes(config, "--against", spec)
+    assert (code, err) == (0, "")
+    assert not any(ch in line for line in out for ch in "\x1b\x07")
+    assert out[1].startswith("POST    /public/pay\\x1b]0;owned\\x07\\x1b[2J  -")
+    bad = write(tmp_path, "bad.json", json.dumps({"openapi": "3.0.0", "paths": {"p\x1b[2J": {}}}))
+    code, out, err = routes(config, "--against", bad)
+    assert (code, out) == (2, [])
+    assert "\x1b" not in err and "paths.p\\x1b[2J: a path starts with '/'" in err

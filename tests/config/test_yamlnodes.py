@@ -159,3 +159,37 @@ def test_mapping_accepts_mappings_and_nothing_else() -> None:
     assert mapping(Node(None, 3), "k", errors) is None
     assert mapping(Node([1], 4), "k", errors) is None
     assert errors.issues == [ConfigIssue("f.yaml", 4, "k", "expected a mapping, got [1]")]
+
+
+def _laughs(levels: int) -> str:
+    """Aliases of aliases: 10**levels values in the document's meaning, a few lines of text."""
+    lines = ["x0: &x0 [a, a, a, a, a, a, a, a, a, a]"]
+    lines += [f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_are_read_once_not_expanded_per_use() -> None:
+    # A billion values in 1 KiB of text: read in the time of the text, as PyYAML's own
+    # safe_load reads it (every use of an alias is the one value).
+    root, errors = load(_laughs(10))
+    assert errors.issues == []
+    top = root.value["x9"].value
+    assert len(top) == 10 and top[0] is top[9]
+    assert top[0].value[0].value[0].value[0] is root.value["x6"].value[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &a [*a]\n",  # an alias inside its own anchor
+        "a: &a {b: *a}\n",
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",  # past Python's recursion limit
+    ],
+    ids=["self-list", "self-mapping", "deep"],
+)
+def test_a_document_nested_without_end_is_a_located_error_not_a_traceback(text: str) -> None:
+    errors = Errors("f.yaml")
+    assert load_nodes(text, "f.yaml", errors) is None
+    [issue] = errors.issues
+    assert (issue.line, issue.key) == (1, "(yaml)")
+    assert "nested too deeply" in issue.message

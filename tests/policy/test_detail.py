@@ -39,6 +39,11 @@ def test_the_detail_goes_at_the_marker_and_an_empty_one_removes_it() -> None:
             f"<html><head><title>{S}</title></head><BODY class=x><h1>{S}</h1><p>x</p>",
             f"<html><head><title>{S}</title></head><BODY class=x><h1>{S}</h1>D<p>x</p>",
         ),
+        (  # the body's tags are optional in HTML: the title still is no place for it
+            f"<!doctype html><TITLE>{S}</TITLE><h1>{S}</h1><p>x</p>",
+            f"<!doctype html><TITLE>{S}</TITLE><h1>{S}</h1>D<p>x</p>",
+        ),
+        (f"<title>{S}</title><p>only the title</p>", f"<title>{S}</title>D<p>only"),
     ],
 )
 def test_without_a_marker_the_detail_follows_the_element_holding_the_sentence(

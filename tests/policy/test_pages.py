@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from gateway.config import UNAVAILABLE_MESSAGE, config_from_text
 from gateway.policy.decision import Deny
@@ -126,3 +129,20 @@ def test_a_deny_page_carries_its_request_id_and_cookie_expiries() -> None:
         ("X-Request-ID", "r8"),
         ("Set-Cookie", EXPIRY),
     )
+
+
+@pytest.mark.parametrize(
+    "retry_at", [math.inf, -math.inf, math.nan, 1e20, 253_402_300_800.0, -1e20], ids=repr
+)
+def test_a_return_time_no_calendar_can_show_is_no_return_time(retry_at: float) -> None:
+    # The page is the answer of a refusal: whatever reaches the state's return time, the
+    # customer gets the unavailable page (never a 500 and its traceback), without a time.
+    state = replace(OFF, message="note", retry_at=retry_at)
+    page = unavailable_page(PORTAL, state, NOW, "text/html", close=False)
+    assert page.status == 503 and UNAVAILABLE_MESSAGE in page.text
+    assert "portal-gateway-retry" not in page.text and "note" in page.text
+    assert page.headers[0] == ("Retry-After", "120")
+    as_json = unavailable_page(PORTAL, state, NOW, "application/json", close=False)
+    assert json.loads(as_json.text)["message_detail"] == "note"
+    assert "retry_at" not in json.loads(as_json.text)
+    assert as_json.headers[0] == ("Retry-After", "120")

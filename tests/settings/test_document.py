@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from gateway.settings import SettingsUnavailable, check_change_time
-from gateway.settings.document import parse_time
+from gateway.settings.document import MAX_MESSAGE, message_text, parse_time
 
 NOW = 1_700_000_000.0
 
@@ -63,3 +64,17 @@ def test_a_day_ahead_of_the_wall_clock_is_the_limit() -> None:
         match=r"^store: change time 1700086401\.0 is more than a day ahead of this clock$",
     ):
         check_change_time(NOW + 86_401, "store", now=NOW)
+
+
+def test_a_note_as_large_as_a_document_is_cut_without_reading_it_all() -> None:
+    # The read runs on the event loop: a note someone pasted a file into (a Redis value, an
+    # SQL text column) must not stall every request for seconds at each poll.
+    huge = "ab " * 10_000_000
+    started = time.perf_counter()
+    note = message_text(huge)
+    assert time.perf_counter() - started < 1.0
+    assert note is not None and len(note) == MAX_MESSAGE and note.endswith("\u2026")
+    assert note.startswith("ab ab ab")
+    assert message_text(huge.encode()) == note
+    # Runs of whitespace and control characters still collapse before the cut.
+    assert message_text(" \t\x00 Back\n\n\r after\u2028the run ") == "Back after the run"
