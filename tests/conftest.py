@@ -20,11 +20,11 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.app import create_app
 from gateway.config import Config, config_from_text
-from gateway.edge.accesslog import AccessLog
 from gateway.edge.server import make_runner
 from gateway.settings import SOURCES, SettingsSource, make_source
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
+from gateway.web.accesslog import AccessLog
 from gateway.wire.logline import LINE_MAX
 from tests.rawhttp import connect, read_until_closed
 

@@ -20,10 +20,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import create_app
 from gateway.config import config_from_text
-from gateway.edge.accesslog import AccessLog, stderr_format
 from gateway.settings import SOURCES
 from gateway.settings.poller import Poller
 from gateway.testing import MemorySource
+from gateway.web.accesslog import AccessLog, stderr_format
 from gateway.wire.logline import LINE_MAX, AccessEntry
 from tests.conftest import ROOT, StartGateway, StartUpstream, Writes, config_text
 from tests.processes import ENV
@@ -184,7 +184,7 @@ def _slow_reader(fd: int, into: bytearray) -> threading.Thread:
 OTHER_WORKER = """
 import os, sys, time
 from functools import partial
-from gateway.edge.accesslog import AccessLog
+from gateway.web.accesslog import AccessLog
 from gateway.wire.logline import AccessEntry
 fd, count = int(sys.argv[1]), int(sys.argv[2])
 access = AccessLog("json", partial(os.write, fd), interval=0.001)
@@ -324,7 +324,7 @@ def test_a_stuck_reader_drops_lines_and_says_how_many(caplog: pytest.LogCaptureF
 
 @pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
 def test_the_default_form_is_text_on_a_terminal_and_json_otherwise(terminal: bool) -> None:
-    script = "from gateway.edge.accesslog import stderr_format; print(stderr_format())"
+    script = "from gateway.web.accesslog import stderr_format; print(stderr_format())"
     main, other = pty.openpty() if terminal else os.pipe()
     try:
         result = subprocess.run(
