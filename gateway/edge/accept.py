@@ -1,4 +1,4 @@
-"""The public listener's accept() in Python under uvloop, so that failed accepts are counted.
+"""The listeners' accept() in Python under uvloop, so that failed accepts are counted.
 
 On asyncio's own loop accept() runs in Python: a failure for want of descriptors (EMFILE) goes
 to the loop's exception handler, which `ConnectionLimit.on_loop_error` counts and summarises.
@@ -10,7 +10,7 @@ libuv reports the error to uvloop's listen callback, whose `UVStreamServer._fata
 closes the listening socket itself without telling the loop's exception handler (uvloop
 handles/streamserver.pyx): the listener would stop for good, silently.
 
-So under uvloop the gateway binds the public listener's sockets itself and accepts from a
+So under uvloop the gateway binds its listeners' sockets itself and accepts from a
 reader callback (as asyncio's own loop does), handing each connection to uvloop with
 `connect_accepted_socket`; on EMFILE it does libuv's trick itself, with a reserve descriptor of
 its own, so pending clients are still turned away at once rather than left hanging, and every
@@ -128,7 +128,7 @@ class Listener(asyncio.AbstractServer):
                 if exc.errno in _TRANSIENT:
                     continue
                 self._loop.call_exception_handler(
-                    {"message": "accept() failed on the public listener", "exception": exc}
+                    {"message": "accept() failed on a listener", "exception": exc}
                 )
                 return
             conn.setblocking(False)

@@ -101,7 +101,8 @@ class GatewayServer:
             await app[POLLER].wait_ready()
         listen = (config.listen_host, config.listen_port)
         # An empty host (a bare port) is None to aiohttp: every interface, IPv4 and IPv6.
-        # Accepting in Python under uvloop too, so failed accepts are counted (accept.py).
+        # Both listeners accept in Python under uvloop too, so failed accepts are counted
+        # (gateway/edge/accept.py).
         public = AcceptingSite(
             runner, listen[0] or None, listen[1], reuse_port=worker, connections=app[CONNECTIONS]
         )
@@ -113,8 +114,8 @@ class GatewayServer:
             await admin_runner.setup()
             self._runners.append(admin_runner)
             ahost, aport = config.admin_listen
-            admin_site = web.TCPSite(
-                admin_runner, ahost or None, aport, reuse_address=True, reuse_port=worker
+            admin_site = AcceptingSite(
+                admin_runner, ahost or None, aport, reuse_port=worker, connections=app[CONNECTIONS]
             )
             # The admin listener's default port is taken on upgrades that never set it.
             hint = " (admin_listen: set another host:port, or none)"
