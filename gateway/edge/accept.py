@@ -29,8 +29,13 @@ from aiohttp import web
 
 from gateway.edge.limits import ACCEPT_ERRNOS, ConnectionLimit
 
-# As many connections as one readiness callback takes (asyncio's own batch is the backlog).
-_BATCH = 128
+# The listen queue: a burst of new connections (a load balancer's, 2,000 clients reconnecting)
+# waits there rather than having its SYNs dropped and retried a second later; the kernel caps
+# it at net.core.somaxconn.
+BACKLOG = 1024
+# Connections one readiness callback accepts before any is admitted or refused by the bound: at
+# most the accept batch that gateway/edge/limits.py keeps descriptors in reserve for.
+BATCH = 128
 # Accept errors that concern only the one connection: the next is accepted as usual.
 _TRANSIENT = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EINTR})
 
@@ -116,7 +121,7 @@ class Listener(asyncio.AbstractServer):
         return None
 
     def _accept(self, sock: socket.socket) -> None:
-        for _ in range(_BATCH):
+        for _ in range(BATCH):
             try:
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -188,6 +193,6 @@ class AcceptingSite(web.TCPSite):
         await web.BaseSite.start(self)
         assert self._runner.server is not None
         host, port, reuse_port = self._listen
-        sockets = await listening_sockets(host, port, reuse_port=reuse_port, backlog=self._backlog)
+        sockets = await listening_sockets(host, port, reuse_port=reuse_port, backlog=BACKLOG)
         self._server = Listener(loop, sockets, self._runner.server, self._connections)
         self._bound_port = sockets[0].getsockname()[1] if sockets else port
