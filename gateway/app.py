@@ -16,7 +16,6 @@ from aiohttp import web
 
 from gateway.admin.endpoints import Admin
 from gateway.config import Config
-from gateway.edge.accesslog import AccessLog, stderr_format
 from gateway.edge.admin_listener import admin_app
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.handler import GATEWAY, Gateway
@@ -47,7 +46,6 @@ from gateway.edge.lifecycle import (
 )
 from gateway.edge.limits import connection_limit
 from gateway.edge.live import LiveConnections
-from gateway.edge.metrics import GatewayMetrics
 from gateway.edge.middlewares import (
     add_catch_all,
     answer_unroutable,
@@ -62,6 +60,8 @@ from gateway.policy.runtime import Runtime
 from gateway.settings import make_source
 from gateway.settings.poller import Poller
 from gateway.settings.state import PortalState
+from gateway.web.accesslog import AccessLog, stderr_format
+from gateway.web.metrics import GatewayMetrics
 from gateway.web.session_key import session_key
 
 log = logging.getLogger("gateway")
@@ -124,7 +124,7 @@ def create_app(
     )
     gateway.admin = admin.public
     if config.admin_listen is not None:
-        app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle, app[ACCESS_LOG])
+        app[ADMIN_APP] = admin_app(app[RUNTIME], admin.handle, app[ACCESS_LOG], metrics)
         app[ADMIN_APP][CONNECTIONS] = app[CONNECTIONS]  # one bound for both listeners
     app.on_response_prepare.append(name_our_answers)
     app.cleanup_ctx.append(access_writer)

@@ -21,6 +21,7 @@ from gateway.config import Config
 from gateway.policy import Allow, Gate, GateState, RequestFacts
 from gateway.policy.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
 from gateway.policy.pages import Page, deny_page, error_page
+from gateway.web.outcome import outcome
 from gateway.wire.headers import decode_raw
 
 log = logging.getLogger("gateway.decision")
@@ -105,23 +106,42 @@ def _denied(request: web.BaseRequest, config: Config, page: Page, request_id: st
 
 
 def decide(
-    request: web.BaseRequest,
+    request: web.Request,
     config: Config,
     gate: Gate,
     state: GateState,
     now: float,
     request_id: str,
 ) -> web.Response:
-    """Allow (204; 200 for Envoy) or deny (the gateway's own answer) the described request."""
+    """Allow (204; 200 for Envoy) or deny (the gateway's own answer) the described request.
+
+    The exchange's Outcome becomes the original request's (its method, target, client, route,
+    portal and decision), so the metrics and the access log count it as the proxy front end
+    counts what it decides, never as a reserved endpoint of the gateway's own.
+    """
+    note = outcome(request)
+    # Until the gate has decided: a failure on the way is counted as one (refused), never as
+    # the gateway's own answer.
+    note.route, note.portal, note.reason = "-", "-", "classify_error"
     try:
         original = read(request, config)
     except ForwardAuthRefused as exc:
+        note.reason = f"refused_{exc.status}"
         log.warning("decision refused %d: %s [request %s]", exc.status, exc.reason, request_id)
         accept = request.headers.get(hdrs.ACCEPT, "")
         return _denied(request, config, error_page(exc.status, request_id, accept), request_id)
+    note.method, note.target, note.client_ip = (
+        original.method.upper(),
+        original.target,
+        original.client,
+    )
     facts = forward_auth_facts(request, original, now)
     decision = gate.decide(facts, state)
+    note.reason = decision.reason
+    if decision.route is not None:
+        note.route, note.portal = decision.route.name, decision.route.portal
     if isinstance(decision, Allow):
+        note.cause = decision.shadowed
         # Untouched (office, public): the client's own Cookie lines, as one line.
         cookie = (
             (decision.upstream_cookie or "")
@@ -144,6 +164,7 @@ def decide(
                 request_id,
             )
         return _send(answer, request_id)
+    note.cause = decision.cause
     portal = config.customer_portal
     page = deny_page(decision, portal, request_id, state, now, facts.accept, facts.accept_language)
     return _denied(request, config, page, request_id)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.edge.accesslog import AccessLog
 from gateway.edge.handler import ReservedHandler
-from gateway.edge.keys import ACCESS_LOG, RUNTIME, Current
+from gateway.edge.keys import ACCESS_LOG, METRICS, RUNTIME, Current
 from gateway.edge.middlewares import (
     add_catch_all,
     answer_unroutable,
+    count_decisions,
     log_access,
     name_our_answers,
-    outcome,
 )
 from gateway.edge.responses import error_response
+from gateway.web.accesslog import AccessLog
+from gateway.web.metrics import GatewayMetrics
+from gateway.web.outcome import outcome
 from gateway.wire.headers import request_id
 
 RESERVED: web.AppKey[ReservedHandler] = web.AppKey("reserved_endpoints")
@@ -30,16 +32,25 @@ async def reserved_only(request: web.Request) -> web.StreamResponse:
     path = request.raw_path
     if path.partition("?")[0] == prefix or path.startswith(prefix + "/"):
         return await request.app[RESERVED](request, rid)
+    # Not a reserved endpoint: no route matched, and the request is refused (and counted so).
+    note.route = note.portal = "-"
     note.reason = "refused_404"
     return error_response(request, 404, rid)
 
 
-def admin_app(current: Current, reserved: ReservedHandler, access: AccessLog) -> web.Application:
-    """An application sharing the gateway's `Current` runtime, so a SIGHUP reaches both, and
-    its access log (started and stopped with the gateway's application)."""
-    app = web.Application(middlewares=[log_access, answer_unroutable])
+def admin_app(
+    current: Current, reserved: ReservedHandler, access: AccessLog, metrics: GatewayMetrics
+) -> web.Application:
+    """An application sharing the gateway's `Current` runtime, so a SIGHUP reaches both, its
+    access log (started and stopped with the gateway's application) and its metrics.
+
+    The reserved endpoints' own answers (the scrape, healthz, readyz) are logged as `admin`
+    and not counted; a forward-auth decision is counted and logged as the original request's
+    (gateway/admin/decision.py fills in the exchange's Outcome)."""
+    app = web.Application(middlewares=[log_access, count_decisions, answer_unroutable])
     app[RUNTIME] = current
     app[ACCESS_LOG] = access
+    app[METRICS] = metrics
     app[RESERVED] = reserved
     add_catch_all(app, reserved_only)
     app.on_response_prepare.append(name_our_answers)

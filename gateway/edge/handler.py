@@ -15,11 +15,11 @@ from gateway.edge.exchanges import Cut, LiveExchange
 from gateway.edge.facts import exact_reserved, is_websocket, proxy_facts
 from gateway.edge.forward import UPSTREAM_SECONDS, Exchange, Forwarder
 from gateway.edge.keys import EXCHANGES, POLLER, RUNTIME, SOCKETS
-from gateway.edge.middlewares import outcome
 from gateway.edge.responses import error_response
 from gateway.edge.websocket import relay_websocket
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts, gate_state
 from gateway.policy.runtime import Runtime
+from gateway.web.outcome import outcome
 from gateway.wire.headers import (
     ForwardContext,
     Headers,

@@ -7,14 +7,14 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
-from gateway.edge.accesslog import AccessLog
 from gateway.edge.exchanges import Exchanges
 from gateway.edge.limits import ConnectionLimit
 from gateway.edge.live import LiveConnections
-from gateway.edge.metrics import GatewayMetrics
 from gateway.edge.upstream_errors import UpstreamErrors
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
+from gateway.web.accesslog import AccessLog
+from gateway.web.metrics import GatewayMetrics
 
 
 class Current:

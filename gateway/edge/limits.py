@@ -124,8 +124,8 @@ class EventSummary:
         self._last: float | None = None
         self._timer: asyncio.TimerHandle | None = None
 
-    def note(self, what: str, detail: str) -> None:
-        self._counts[what] = self._counts.get(what, 0) + 1
+    def note(self, what: str, detail: str, count: int = 1) -> None:
+        self._counts[what] = self._counts.get(what, 0) + count
         self._details[what] = detail
         now = self._clock()
         if self._last is None or now - self._last >= self.interval:
@@ -211,14 +211,19 @@ class ConnectionLimit:
             and exc.errno in ACCEPT_ERRNOS
             and "accept" in str(context.get("message", ""))
         ):
-            self.accept_errors += 1
-            self.summary.note(
-                "failed accepts",
-                f"{exc.strerror}; open files limit {self.open_files}, "
-                f"{self.open} client connections",
-            )
+            self.accept_failed(exc)
             return
         loop.default_exception_handler(context)
+
+    def accept_failed(self, exc: OSError, turned_away: int = 1) -> None:
+        """accept() failed for want of descriptors; `turned_away` connections were closed at
+        once for it (uvloop, gateway/edge/accept.py) or left waiting (asyncio pauses)."""
+        self.accept_errors += turned_away
+        self.summary.note(
+            "failed accepts",
+            f"{exc.strerror}; open files limit {self.open_files}, {self.open} client connections",
+            turned_away,
+        )
 
 
 def connection_limit(proxy: ProxyConfig) -> ConnectionLimit:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.config.crosschecks import show_address
+from gateway.edge.accept import AcceptingSite
 from gateway.edge.keys import ADMIN_APP, CONNECTIONS, DRAINING, METRICS, POLLER, RUNTIME, SOCKETS
 from gateway.edge.protocol import GatewayRunner
 from gateway.edge.reload import apply_config
@@ -101,10 +102,12 @@ class GatewayServer:
             await app[POLLER].wait_ready()
         listen = (config.listen_host, config.listen_port)
         # An empty host (a bare port) is None to aiohttp: every interface, IPv4 and IPv6.
-        public = web.TCPSite(
-            runner, listen[0] or None, listen[1], reuse_address=True, reuse_port=worker
+        # Both listeners accept in Python under uvloop too, so failed accepts are counted
+        # (gateway/edge/accept.py).
+        public = AcceptingSite(
+            runner, listen[0] or None, listen[1], reuse_port=worker, connections=app[CONNECTIONS]
         )
-        sites = [(listen, public, "")]
+        sites: list[tuple[tuple[str, int], web.TCPSite, str]] = [(listen, public, "")]
         if config.admin_listen is not None:
             # The admin listener is its own application: it serves the reserved endpoints and
             # proxies nothing, whatever port or address a request names.
@@ -112,8 +115,8 @@ class GatewayServer:
             await admin_runner.setup()
             self._runners.append(admin_runner)
             ahost, aport = config.admin_listen
-            admin_site = web.TCPSite(
-                admin_runner, ahost or None, aport, reuse_address=True, reuse_port=worker
+            admin_site = AcceptingSite(
+                admin_runner, ahost or None, aport, reuse_port=worker, connections=app[CONNECTIONS]
             )
             # The admin listener's default port is taken on upgrades that never set it.
             hint = " (admin_listen: set another host:port, or none)"

@@ -68,6 +68,7 @@ def setup(
 
     async def settings_poller(app: web.Application) -> AsyncIterator[None]:
         unsubscribe = poller.state.subscribe(gate.on_portal_change)
+        gate.accounting.access.start()
         await poller.start()
         # No load balancer asks this app's readiness: it serves once the store has answered
         # (or failed, or timed out, and the cold-start policy applies), never on a guess.
@@ -80,6 +81,7 @@ def setup(
         unsubscribe()
         await poller.stop()
         await gate.inflight.wait_closed()  # WebSocket closings a disable started
+        gate.accounting.access.stop()  # the last lines written
 
     app.cleanup_ctx.append(settings_poller)
     return gate

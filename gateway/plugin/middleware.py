@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -20,11 +21,13 @@ from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 
 from gateway.config import Config
+from gateway.plugin.accounting import Accounting
 from gateway.plugin.inflight import InFlight, Live
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts, gate_state
 from gateway.policy.pages import deny_page, error_page, unavailable_page
 from gateway.policy.runtime import Runtime
 from gateway.settings.poller import Poller
+from gateway.web.outcome import Outcome, outcome
 from gateway.web.pages import page_response
 from gateway.web.preview import is_preview, open_preview
 from gateway.wire.headers import IPNetwork, client_ip, is_trusted
@@ -97,6 +100,8 @@ class PluginGate:
         self.poller = poller
         self.wall = wall
         self.inflight = InFlight()
+        # The proxy's series and access line, for the app's own requests (`metrics_text()`).
+        self.accounting = Accounting(config)
 
     @property
     def config(self) -> Config:
@@ -121,21 +126,50 @@ class PluginGate:
 
     # -- request phase ---------------------------------------------------------------------
     async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """The gate, then the app's handler; counted and logged as the proxy counts and logs."""
+        started = time.monotonic()
+        note = outcome(request)
+        response: web.StreamResponse | None = None
+        try:
+            response = await self._gate(request, handler, note)
+            return response
+        except web.HTTPException as exc:  # the app's handler raised its answer
+            response = exc
+            raise
+        finally:
+            seconds = time.monotonic() - started
+            self.accounting.record(request, response, note, seconds, self.config)
+
+    def metrics_text(self) -> str:
+        """The Prometheus text of this gate's series, its portal gauges as of now: for the
+        app to serve where its scrapes go (never on a customer-facing route by default)."""
+        return self.accounting.metrics_text(self.poller.state, self.config.settings.max_stale)
+
+    async def _gate(
+        self, request: web.Request, handler: Handler, note: Outcome
+    ) -> web.StreamResponse:
         runtime = self.runtime
         facts = plugin_facts(request, self.wall(), runtime.config.proxy.trusted_proxies)
         portal = runtime.config.customer_portal
-        rid = uuid.uuid4().hex
+        rid = note.request_id = uuid.uuid4().hex
+        note.client_ip = facts.client_ip
         state = self.state()
         if is_preview(request.raw_path, runtime.config.admin_prefix):
             # The gate's own endpoint: the app's handlers never see a preview link.
+            note.reason = "admin"
             return open_preview(request, runtime.config, runtime.gate, state, facts.started_at, rid)
+        note.reason = "classify_error"  # until the gate has decided
         try:
             decision = runtime.gate.decide(facts, state)
         except Exception:
             # SECURITY: the decision failed; fail closed (the app's handler never runs).
             log.exception("decision failed [request %s]", rid)
             return page_response(error_page(500, rid, facts.accept, close=True))
+        note.reason = decision.reason
+        if decision.route is not None:
+            note.route, note.portal = decision.route.name, decision.route.portal
         if isinstance(decision, Deny):
+            note.cause = decision.cause
             if decision.reason.startswith("refused_"):
                 log.info("refused %s: %s [request %s]", decision.status, decision.detail, rid)
             return page_response(
@@ -150,8 +184,9 @@ class PluginGate:
                 )
             )
         live = None
+        note.cause = decision.shadowed
         if decision.shadowed is not None:
-            # No access log in-process: this line is shadow mode's count (decision would_block).
+            # Also said in the log, beside the access line: the app's own logs may be all ops read.
             log.info(
                 "shadow: decision would_block, route %s, reason %s [request %s]",
                 decision.route.name,
@@ -181,6 +216,8 @@ class PluginGate:
             return await self._run(seen, handler, answer, live, facts)
         finally:
             live.done()
+            if live.cut:
+                note.reason, note.cause = "customer_disabled_in_flight", self.state().cause
 
     async def _run(
         self,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.edge.metrics import GatewayMetrics
+from gateway.web.metrics import GatewayMetrics
 from tests.conftest import ROOT
 
 RULES = ROOT / "deploy" / "prometheus-alerts.yaml"

@@ -18,8 +18,8 @@ from gateway.edge.keys import (
     Draining,
 )
 from gateway.edge.live import LiveConnections
-from gateway.edge.metrics import GatewayMetrics
 from gateway.settings.poller import Poller
+from gateway.web.metrics import GatewayMetrics
 from tests.conftest import config_text
 
 CONFIG_VALUE = config_from_text(config_text("http://127.0.0.1:8081"), "t.yaml")

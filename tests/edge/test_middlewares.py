@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from gateway.edge.decisions import decision_of
+from gateway.web.decisions import decision_of
 from tests.conftest import StartGateway, StartUpstream, raw_exchange
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.edge.decisions import decision_of
+from gateway.web.decisions import decision_of
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,8 @@ from prometheus_client import (
 )
 
 from gateway import __version__
-from gateway.edge.decisions import decision_of
 from gateway.settings.state import PortalState
+from gateway.web.decisions import decision_of
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 

@@ -13,14 +13,14 @@ import pytest
 from prometheus_client import values
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.edge.metrics import (
+from gateway.settings.state import PortalState
+from gateway.web.metrics import (
     CAUSES,
     MULTIPROC_ENV,
     GatewayMetrics,
     render_processes,
     worker_exited,
 )
-from gateway.settings.state import PortalState
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 NO_LABELS: frozenset[tuple[str, str]] = frozenset()
@@ -69,7 +69,7 @@ def test_the_state_gauges_name_one_cause() -> None:
 WORKER = textwrap.dedent(
     """
     import sys
-    from gateway.edge.metrics import GatewayMetrics
+    from gateway.web.metrics import GatewayMetrics
     from gateway.settings.state import PortalState
 
     enabled, clients = sys.argv[1] == "1", int(sys.argv[2])
