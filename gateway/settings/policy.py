@@ -23,7 +23,7 @@ OnError = Literal["last-known", "disabled", "enabled"]
 ColdStart = Literal["disabled", "enabled"]
 # Why the effective state is what it is. Customers get the same page whatever the cause; the
 # state endpoint, readyz, the access log and the logs tell them apart. `override` and
-# `schedule` are the operator controls' (not computed here yet).
+# `schedule` are the operator controls', ranked over these in gateway/settings/ranking.py.
 Cause = Literal["override", "schedule", "stale", "store_unavailable", "cold_start", "store"]
 # Strongest first: when several hold, the first one listed names the cause.
 CAUSES: tuple[Cause, ...] = (
