@@ -201,6 +201,11 @@ def path_for_log(raw_path: str, admin_prefix: str, *, keep_query: bool) -> str:
     if "%" not in path and "review/" not in path.lower():
         return path + sep + query if keep_query else path
     loose = unquote(path).lower()
+    if "://" in loose:
+        # The absolute form (`http://host/_gateway/preview/<token>`): judged by its path.
+        scheme, _, rest = loose.partition("://")
+        if scheme in ("http", "https"):
+            loose = "/" + rest.partition("/")[2]
     while "//" in loose:
         loose = loose.replace("//", "/")
     if loose.startswith(admin_prefix.lower() + "/preview/"):
