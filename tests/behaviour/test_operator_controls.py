@@ -173,7 +173,9 @@ async def test_a_world_writable_control_file_is_ignored_and_logged(
     save_control(str(control), Control(Override("disable", time.time() + 600, "planted")))
     os.chmod(control, 0o666)  # noqa: S103 - the refused case itself
     caplog.set_level(logging.WARNING, "gateway.settings")
-    gw = await gateway((await upstream()).url, settings=settings(control))
+    # A read timeout far past the TTL's 0.1 s: on a loaded machine the thread reading the file
+    # may start late, and a timeout is a refusal of its own, not the one this test is about.
+    gw = await gateway((await upstream()).url, settings=settings(control, timeout=5.0))
     await gw.poller.refresh()
     assert await status_of(gw) == 200  # the store decides
     assert gw.poller.state.override is None
@@ -263,7 +265,7 @@ async def test_a_gateway_started_on_a_refused_control_file_revives_no_revoked_li
     control = tmp_path / "control.json"
     save_control(str(control), Control(None, 3))  # links of generations 0-2 were revoked
     os.chmod(control, 0o664)  # then someone loosened it, and the gateway restarts
-    gw = await gateway((await upstream()).url, settings=settings(control))
+    gw = await gateway((await upstream()).url, settings=settings(control, timeout=5.0))
     await gw.set_enabled(False)
 
     async def opens(generation: int) -> int:
