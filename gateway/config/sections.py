@@ -87,7 +87,10 @@ def parse_settings(root: Reader, sources: SourceCatalog | None) -> SettingsConfi
             "a file path",
         ),
         max_override=r.get(
-            "max_override", positive_duration, 24 * 3600.0, 'a duration ("30m", "2h", "1d")'
+            "max_override",
+            _override_cap,
+            24 * 3600.0,
+            'a duration ("30m", "2h", "1d"), at most 3650d',
         ),
         options=options,
         lines=lines,
@@ -222,7 +225,50 @@ def _networks(r: Reader, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.I
             )
             continue
         out.append(network)
+    everyone = _every_family(out)
+    if everyone is not None:
+        # SECURITY: /0 in pieces (two /1s, or ::ffff:0:0/96 for every IPv4 client on a
+        # dual-stack listener) lets every customer through as surely as /0 does.
+        r.errors.add(
+            r.at(name),
+            r.key(name),
+            f"these networks together are every {everyone} address, not a staff network",
+        )
+        return ()
     return tuple(out)
+
+
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+MAX_OVERRIDE = 3650 * 86400.0  # ten years: every end stays a moment the calendar can show
+
+
+def _override_cap(value: object) -> float:
+    seconds = positive_duration(value)
+    if not seconds <= MAX_OVERRIDE:
+        raise ValueError(value)
+    return seconds
+
+
+def _every_family(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str | None:
+    """`IPv4` or `IPv6` when the networks together hold every address of that family (an IPv4
+    client on a dual-stack listener is `::ffff:a.b.c.d`, judged by both spellings)."""
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for net in networks:
+        if isinstance(net, ipaddress.IPv4Network):
+            v4.append(net)
+            continue
+        v6.append(net)
+        if net.supernet_of(_MAPPED):
+            v4.append(ipaddress.IPv4Network("0.0.0.0/0"))
+        elif net.subnet_of(_MAPPED):
+            low = int(net.network_address) & 0xFFFFFFFF
+            v4.append(ipaddress.IPv4Network((low, net.prefixlen - 96)))
+    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(v4)):
+        return "IPv4"
+    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(v6)):
+        return "IPv6"
+    return None
 
 
 def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -15,7 +15,7 @@ from gateway.policy import preview, shadow
 from gateway.policy.classify import Refused, classify
 from gateway.policy.decision import Allow, Decision, Deny
 from gateway.policy.facts import GateState, RequestFacts
-from gateway.policy.staff import in_networks
+from gateway.policy.staff import StaffNetworks
 from gateway.policy.stamps import Stamp, StampCodec, StampPlan, is_deletion, judge
 from gateway.wire import cookies
 
@@ -31,6 +31,7 @@ class Gate:
         self.shared = cookies.SessionCookieMatcher(portal.shared_session_cookies)
         self.codec = StampCodec(session_key, portal.stamp_cookie)
         self.previews = preview.PreviewCodec(session_key)
+        self.staff = StaffNetworks(portal.allow_while_disabled)
 
     def __repr__(self) -> str:
         return f"Gate(routes={len(self.config.routes)}, stamp={self.portal.stamp_cookie!r})"
@@ -79,7 +80,7 @@ class Gate:
             # the stamps, and what they log in to ends with the disable (see respond()).
             if previewed is not None and previewed.valid:
                 return self._allow_customer(allow, pairs, facts, state, previewed, "preview")
-            if in_networks(facts.client_ip, self.portal.allow_while_disabled):
+            if self.staff.holds(facts.client_ip):
                 return self._allow_customer(allow, pairs, facts, state, previewed, "allowlisted")
             # SECURITY: logging customers out is part of the answer: every session cookie the
             # browser sent is deleted for each Path/Domain variant it may have been set with.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.config import UNAVAILABLE_MESSAGE
+from gateway.policy.staff import StaffNetworks
 
 Check = Literal["customer", "office"]
 CHECKS: tuple[Check, ...] = ("customer", "office")
@@ -49,8 +50,9 @@ def probe_source(networks: Sequence[IPNetwork], ipv6: bool = False) -> str | Non
     else:
         base = int(ipaddress.IPv4Address("127.0.0.1"))
         candidates = [ipaddress.IPv4Address(base + i) for i in range(_LOOPBACK_TRIES)]
+    staff = StaffNetworks(networks)  # a lookup per candidate, not a scan of a long list
     for address in candidates:
-        if not any(address.version == n.version and address in n for n in networks):
+        if not staff.holds(str(address)):
             return str(address)
     return None
 

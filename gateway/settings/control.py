@@ -28,6 +28,8 @@ from typing import Literal
 
 FILE_NAME = "portal-gateway-control.json"
 VERSION = 1
+# 9999-12-31T23:59:59Z: the last moment an audit line, `status` or /_gateway/state can show.
+LAST_MOMENT = 253402300799.0
 
 Action = Literal["disable", "enable"]
 
@@ -77,13 +79,18 @@ def load_control(path: str) -> Control:
     preview links) and for one that is not a valid control file.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # SECURITY: no symlink followed, and O_NONBLOCK: a FIFO put in the file's place must
+        # not hang the reader (every gateway's thread, the CLI) until someone writes to it.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return Control()
     except OSError as exc:
         raise ControlRefused(f"{path}: {exc.strerror or exc}") from None
     with os.fdopen(fd, "rb") as handle:
         mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise ControlRefused(f"{path}: not a regular file; refusing it")
         # SECURITY: checked on the open descriptor, so the file judged is the file read.
         if mode & (stat.S_IWGRP | stat.S_IWOTH):
             raise ControlRefused(
@@ -103,6 +110,9 @@ def _finite(value: object, what: str) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{what} is not finite")
+    if not 0.0 <= number <= LAST_MOMENT:
+        # A time no calendar shows would break every line that reports the override.
+        raise ValueError(f"{what} is not between 1970 and 9999")
     return number
 
 

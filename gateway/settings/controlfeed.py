@@ -2,9 +2,10 @@
 
 A control file that is group- or world-writable, unreadable or not a control file is refused
 as a whole: its override is ignored (the store decides) and the preview generation stays the
-last good one (it never goes back: links revoked stay revoked). The refusal is logged once,
-then at most once a minute while it lasts, and once when a good file is back. Each override is
-written to the log (the audit line: who, when, why, until) the first time this process sees it.
+last good one (it never goes back: links revoked stay revoked); before any good read, no
+preview link passes at all. The refusal is logged once, then at most once a minute while it
+lasts, and once when a good file is back. Each override is written to the log (the audit line:
+who, when, why, until) the first time this process sees it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from gateway.settings.outage import REPEAT_EVERY
 from gateway.wire.values import rfc3339
 
 log = logging.getLogger("gateway.settings")
+
+# A generation no preview link carries (a token's field holds at most 9 digits): served while
+# this process has never read a good control file, so no link passes until it has.
+UNREAD_GENERATION = 10**9
 
 
 def audit_line(override: Override) -> str:
@@ -47,6 +52,7 @@ class ControlFeed:
         self._reported_at = 0.0
         self._refusals = 0
         self._seen: Override | None = None
+        self._good: int | None = None  # the highest generation of a good read, if any yet
 
     async def read(self, now: float) -> Control:
         """The control to apply: the file's, or, refused, no override and the last good
@@ -66,15 +72,17 @@ class ControlFeed:
         if isinstance(found, ControlRefused):
             self._refused(str(found), now)
             # SECURITY: the whole file is ignored: its override cannot switch the portal on or
-            # off; the generation never goes back, so revoked preview links stay revoked.
-            self.control = Control(None, self.control.preview_generation)
+            # off; the generation never goes back, so revoked preview links stay revoked, and
+            # before any good read (a restart) no link passes: generation 0 would revive them.
+            generation = UNREAD_GENERATION if self._good is None else self._good
+            self.control = Control(None, generation)
             return self.control
         if self.error is not None:
             log.warning("control file %s accepted again: %s", self.path, "its override applies")
             self.error = None
         self._audit(found.override)
-        generation = max(found.preview_generation, self.control.preview_generation)
-        self.control = Control(found.override, generation)
+        self._good = max(found.preview_generation, self._good or 0)
+        self.control = Control(found.override, self._good)
         return self.control
 
     def _refused(self, why: str, now: float) -> None:

@@ -17,6 +17,7 @@ from gateway.settings.controlfeed import ControlFeed
 from gateway.settings.policy import Cause
 from gateway.settings.ranking import (
     control_disable_moment,
+    last_control_end,
     live_override,
     next_boundary,
     off_by_control,
@@ -67,6 +68,9 @@ class Overlay:
         off = off_by_control(verdict)
         moment = control_disable_moment(self._off, off, now)
         self._off = off
+        ended = last_control_end(self.schedule, self._override, now)
+        if ended is not None and ended > (state.last_disabled_at or 0.0):
+            moment = max(moment or 0.0, ended)
         if moment is not None:
             # SECURITY: a scheduled or override disable (its start, and its end) moves the
             # record of the last disable exactly as a store disable does.

@@ -106,6 +106,21 @@ def control_disable_moment(was_off: bool, is_off: bool, now: float) -> float | N
     return now if was_off != is_off else None
 
 
+def last_control_end(
+    schedule: Sequence[Window], override: Override | None, now: float
+) -> float | None:
+    """The latest end, at or before `now`, of a window or of a disable override (the file's,
+    live or not): a disable this process may never have seen running.
+
+    SECURITY: a replica started after a window or an override ended (no state file, or an
+    older one) still holds sessions from before that end stale, as the replicas that saw it do.
+    """
+    ends = [w.ends for w in schedule if w.ends <= now]
+    if override is not None and override.action == "disable" and override.until <= now:
+        ends.append(override.until)
+    return max(ends, default=None)
+
+
 def off_by_control(verdict: Verdict) -> bool:
     return not verdict.enabled and verdict.cause in ("override", "schedule")
 

@@ -200,8 +200,19 @@ def path_for_log(raw_path: str, admin_prefix: str, *, keep_query: bool) -> str:
     if "%" not in path and "review/" not in path.lower():
         return path + sep + query if keep_query else path
     loose = unquote(path).lower()
+    if "://" in loose:
+        # The absolute form (`http://host/_gateway/preview/<token>`): judged by its path.
+        scheme, _, rest = loose.partition("://")
+        if scheme in ("http", "https"):
+            loose = "/" + rest.partition("/")[2]
     while "//" in loose:
         loose = loose.replace("//", "/")
     if loose.startswith(admin_prefix.lower() + "/preview/"):
         return admin_prefix + "/preview/-"
+    # Envoy's ext_authz check appends the original path to the decision path.
+    asked = admin_prefix.lower() + "/decision/"
+    if loose.startswith(asked) and loose[len(asked) - 1 :].startswith(
+        admin_prefix.lower() + "/preview/"
+    ):
+        return admin_prefix + "/decision" + admin_prefix + "/preview/-"
     return path + sep + query if keep_query else path

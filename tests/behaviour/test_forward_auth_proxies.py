@@ -15,6 +15,7 @@ from aiohttp import web
 from yarl import URL
 
 from gateway.policy.preview import PreviewCodec
+from gateway.settings.control import Control, save_control
 from tests.conftest import SESSION_KEY, StartUpstream, Upstream
 from tests.edge_proxies import (
     SETTINGS_PATH,
@@ -63,6 +64,7 @@ async def stack(
     proxy: str,
     front: FrontEnd,
     session_key: str | None = None,
+    settings_keys: dict[str, object] | None = None,
 ) -> AsyncIterator[Stack]:
     store: dict[str, object] = {"enabled": True, "changed_at": time.time() - 3600}
 
@@ -85,6 +87,8 @@ async def stack(
     keys: dict[str, dict[str, object]] | None = (
         {"customer_portal": {"session_key": session_key}} if session_key else None
     )
+    if settings_keys:
+        keys = {**(keys or {}), "settings": settings_keys}
     portal = await upstream({SETTINGS_PATH: settings, "/login": login, "/live": live})
     assert portal.server.port is not None
     async with (
@@ -332,3 +336,28 @@ async def test_a_preview_link_opened_through_the_proxy_passes_a_disabled_custome
         "GET /orders portal_session=s-staff",
         "GET /account -",
     ]
+
+
+@pytest.mark.parametrize(("proxy", "front"), PROXIES)
+async def test_a_preview_revoked_with_revoke_all_is_refused_through_the_proxy(
+    upstream: StartUpstream, tmp_path: Path, proxy: str, front: FrontEnd
+) -> None:
+    control = tmp_path / "control.json"
+    codec = PreviewCodec(SESSION_KEY.encode())
+    token = codec.issue(time.time() + 600, 0)
+    keys: dict[str, object] = {"override_file": str(control)}
+    async with stack(upstream, tmp_path, proxy, front, SESSION_KEY, keys) as s, browser() as staff:
+        await s.set_enabled(False)
+        async with staff.get(f"{s.url}/_gateway/preview/{token}", allow_redirects=False) as r:
+            assert r.status == 303
+        async with staff.get(f"{s.url}/account") as r:
+            assert r.status == 200
+        save_control(str(control), Control(None, 1))  # as `preview-link --revoke-all` writes it
+        await s.gateway.refresh()
+        async with staff.get(f"{s.url}/account") as r:
+            assert r.status == 503
+            assert f"portal_gateway_preview=; {EXPIRED}" in r.headers.getall("Set-Cookie")
+        assert "portal_gateway_preview" not in jar(staff)
+        async with staff.get(f"{s.url}/_gateway/preview/{token}", allow_redirects=False) as r:
+            assert r.status == 404 and "Set-Cookie" not in r.headers
+    assert s.seen() == ["GET /account -"]

@@ -20,8 +20,9 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from gateway.cli.status import fetch_state, state_lines
+from gateway.policy.preview import PreviewCodec
 from gateway.settings.control import Control, Override, save_control
-from tests.conftest import ENABLED_STORE, Gateway, StartGateway, StartUpstream
+from tests.conftest import ENABLED_STORE, SESSION_KEY, Gateway, StartGateway, StartUpstream
 from tests.plugin_apps import start_plugin_app
 
 TTL = 0.1
@@ -172,7 +173,9 @@ async def test_a_world_writable_control_file_is_ignored_and_logged(
     save_control(str(control), Control(Override("disable", time.time() + 600, "planted")))
     os.chmod(control, 0o666)  # noqa: S103 - the refused case itself
     caplog.set_level(logging.WARNING, "gateway.settings")
-    gw = await gateway((await upstream()).url, settings=settings(control))
+    # A read timeout far past the TTL's 0.1 s: on a loaded machine the thread reading the file
+    # may start late, and a timeout is a refusal of its own, not the one this test is about.
+    gw = await gateway((await upstream()).url, settings=settings(control, timeout=5.0))
     await gw.poller.refresh()
     assert await status_of(gw) == 200  # the store decides
     assert gw.poller.state.override is None
@@ -253,3 +256,25 @@ async def test_a_session_from_before_an_override_disable_is_logged_out_after_it_
         assert any(
             c.startswith("portal_session=; Max-Age=0") for c in resp.headers.getall("Set-Cookie")
         )
+
+
+async def test_a_gateway_started_on_a_refused_control_file_revives_no_revoked_link(
+    upstream: StartUpstream, gateway: StartGateway, tmp_path: Path
+) -> None:
+    codec = PreviewCodec(SESSION_KEY.encode())
+    control = tmp_path / "control.json"
+    save_control(str(control), Control(None, 3))  # links of generations 0-2 were revoked
+    os.chmod(control, 0o664)  # then someone loosened it, and the gateway restarts
+    gw = await gateway((await upstream()).url, settings=settings(control, timeout=5.0))
+    await gw.set_enabled(False)
+
+    async def opens(generation: int) -> int:
+        link = f"/_gateway/preview/{codec.issue(time.time() + 600, generation)}"
+        async with gw.client.get(link, allow_redirects=False) as resp:
+            return resp.status
+
+    assert await opens(0) == 404  # revoked stays revoked, though the file cannot be read
+    assert await opens(3) == 404  # and nothing passes until a good read
+    os.chmod(control, 0o644)
+    await gw.poller.refresh()
+    assert (await opens(0), await opens(3)) == (404, 303)

@@ -154,7 +154,7 @@ def test_the_control_file_defaults_beside_the_config_and_max_override_reads_dura
     with pytest.raises(ConfigError) as info:
         load(max_override="forever")
     assert str(info.value).endswith(
-        'settings.max_override: expected a duration ("30m", "2h", "1d"), got \'forever\''
+        'settings.max_override: expected a duration ("30m", "2h", "1d"), at most 3650d, got \'forever\''
     )
 
 
@@ -180,3 +180,14 @@ def test_check_refuses_overlapping_windows_with_exit_2(
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert f"{file}:" in err and "customer_portal.schedule[1]: overlaps the window on line" in err
+
+
+@pytest.mark.parametrize("value", [float("inf"), 1e12, "100000000d"])
+def test_max_override_past_any_calendar_is_refused(value: Any) -> None:
+    # An override or preview link that long ends past what an audit line or status can show:
+    # the CLI would write a control file every gateway refuses.
+    with pytest.raises(ConfigError) as info:
+        load(max_override=value)
+    assert 'settings.max_override: expected a duration ("30m", "2h", "1d"), at most 3650d' in str(
+        info.value
+    )

@@ -142,3 +142,19 @@ def test_max_override_is_a_duration_defaulting_to_24h() -> None:
     bad = config_text("http://127.0.0.1:8081", settings={**store, "max_override": "soon"})
     (error,) = errors_of(bad)
     assert error.startswith("settings.max_override: expected ") and error.endswith(", got 'soon'")
+
+
+@pytest.mark.parametrize(
+    "nets",
+    [
+        ["0.0.0.0/1", "128.0.0.0/1"],  # two halves: every IPv4 address
+        ["::ffff:0:0/96"],  # every IPv4 client, as a dual-stack listener sees it
+        ["::/1", "8000::/1"],
+        ["10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"],
+    ],
+)
+def test_staff_networks_that_together_are_every_address_are_refused(nets: list[str]) -> None:
+    text = config_text("http://127.0.0.1:8081", portal={"allow_while_disabled": nets})
+    (issue,) = errors_of(text)
+    assert issue.startswith("customer_portal.allow_while_disabled: ")
+    assert "together are every" in issue

@@ -443,6 +443,22 @@ CASES = [
         preview="valid",
         withheld=("portal_gateway_preview",),
     ),
+    # The token under another spelling of the name (as PHP, Django or a case-blind framework
+    # would read it) is no preview: only the exact cookie a link sets is looked at.
+    *(
+        Case(
+            f"preview-name-variant-{i}",
+            "GET",
+            "/home",
+            "deny 503",
+            "customer_disabled",
+            enabled=False,
+            cookie=f"{name}={preview_value('valid')}",
+        )
+        for i, name in enumerate(
+            ["Portal_Gateway_Preview", "portal.gateway.preview", "portal_gateway_preview_"]
+        )
+    ),
     # -- staff networks ------------------------------------------------------------------------
     Case(
         "allowlisted-disabled",
@@ -464,6 +480,24 @@ CASES = [
         client=STAFF_IP,
         expired=("portal_session",),
         withheld=("portal_session",),
+    ),
+    Case(
+        "allowlisted-ipv4-mapped",
+        "GET",
+        "/home",
+        "allow customer",
+        "allowlisted",
+        enabled=False,
+        client="::ffff:" + STAFF_IP,  # an IPv4 staff client, as a dual-stack socket sees it
+    ),
+    Case(
+        "allowlisted-mapped-outside",
+        "GET",
+        "/home",
+        "deny 503",
+        "customer_disabled",
+        enabled=False,
+        client="::ffff:" + CUSTOMER_IP,
     ),
     Case(
         "allowlisted-outside",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.policy.preview import PreviewCodec
 from gateway.settings.control import Control, Override, save_control
 from gateway.settings.controlfeed import ControlFeed, audit_line
 
@@ -75,3 +76,29 @@ async def test_a_broken_file_is_refused_and_a_missing_one_is_no_control(tmp_path
     assert await feed.read(1.0) == Control()
     assert feed.error is not None and "not a valid control file" in feed.error
     assert await ControlFeed(None).read(0.0) == Control()
+
+
+@pytest.mark.parametrize("spoil", ["mode", "broken"])
+async def test_a_file_refused_from_the_start_revives_no_revoked_link(
+    tmp_path: Path, spoil: str
+) -> None:
+    # Links were revoked (generation 7); this gateway (re)starts while the file is refused.
+    # Generation 0 would make every revoked link valid again: no link passes until a good read.
+    path = tmp_path / "control.json"
+    save_control(str(path), Control(None, 7))
+    if spoil == "mode":
+        os.chmod(path, 0o664)
+    else:
+        path.write_text('{"version": 1, "preview_generation": 7, "override": 5}')
+    feed = ControlFeed(str(path))
+    read = await feed.read(0.0)
+    codec = PreviewCodec(b"k" * 32)
+    revoked = codec.issue(1e10, 0)
+    assert read.override is None
+    assert codec.check(revoked, 0.0, read.preview_generation).verdict == "revoked"
+    assert codec.check(codec.issue(1e10, 999_999_999), 0.0, read.preview_generation).verdict == (
+        "revoked"
+    )
+    save_control(str(path), Control(None, 7))
+    os.chmod(path, 0o644)
+    assert await feed.read(1.0) == Control(None, 7)  # a good read: its generation, no higher

@@ -71,3 +71,33 @@ async def test_an_override_enable_is_ignored_while_the_store_says_disabled(tmp_p
     state.store_value = None  # never read: the outage an enable is for
     overlay.publish(state, False, "cold_start", NOW)
     assert (state.enabled, state.cause, state.last_disabled_at) == (True, "override", None)
+
+
+def test_a_window_that_ended_before_this_process_started_is_still_a_disable() -> None:
+    # A replica (re)started after a window, with no state file or an older one, must hold
+    # sessions from before the window stale, as the replicas that saw the window do.
+    window = Window(starts=NOW - 7200, ends=NOW - 3600, message="Upgrade")
+    overlay, state = Overlay(None, (window,)), PortalState("memory://")
+    state.store_value, state.last_disabled_at = True, NOW - 86400
+    assert overlay.publish(state, True, "store", NOW)
+    assert (state.enabled, state.last_disabled_at) == (True, NOW - 3600)
+    assert not overlay.publish(state, True, "store", NOW + 1)  # recorded once
+    later = Window(starts=NOW + 10, ends=NOW + 20)
+    overlay.schedule = (later,)  # a reload dropping the past window never moves it back
+    assert not overlay.publish(state, True, "store", NOW + 5)
+    assert state.last_disabled_at == NOW - 3600
+
+
+async def test_an_override_disable_that_ended_unseen_is_still_a_disable(tmp_path: Path) -> None:
+    path = str(tmp_path / "control.json")
+    save_control(path, Control(Override("disable", NOW - 600, "billing", at=NOW - 4000), 0))
+    overlay, state = Overlay(path), PortalState("memory://")
+    state.store_value = True
+    await overlay.refresh(state, 0.0)
+    assert overlay.publish(state, True, "store", NOW)
+    assert (state.enabled, state.last_disabled_at) == (True, NOW - 600)
+    # An `enable` override that ended is no disable.
+    save_control(path, Control(Override("enable", NOW - 60, "outage", at=NOW - 500), 0))
+    await overlay.refresh(state, 0.0)
+    assert not overlay.publish(state, True, "store", NOW + 1)
+    assert state.last_disabled_at == NOW - 600

@@ -118,6 +118,23 @@ def test_the_worst_line_still_fits_one_atomic_pipe_write(render: object) -> None
         ("//_gateway//preview/s3cret", False, "/_gateway/preview/-"),
         ("/_gateway/previewer/x", False, "/_gateway/previewer/x"),
         ("/office/_gateway/preview/x", False, "/office/_gateway/preview/x"),
+        # The absolute form (a client that takes the gateway for a forward proxy) too.
+        ("http://portal.example.com/_gateway/preview/s3cret", False, "/_gateway/preview/-"),
+        ("HTTPS://h:8443//_gateway/%70review/s3cret?x", True, "/_gateway/preview/-"),
+        ("http://h/office/_gateway/preview/x", False, "http://h/office/_gateway/preview/x"),
+        # Envoy's check request carries the original path after the decision path: a link
+        # its exact route did not match (a trailing ")" pasted with it) is asked about.
+        (
+            "/_gateway/decision/_gateway/preview/s3cret)",
+            False,
+            "/_gateway/decision/_gateway/preview/-",
+        ),
+        (
+            "/_gateway/decision//_gateway/%70review/s3cret?q",
+            True,
+            "/_gateway/decision/_gateway/preview/-",
+        ),
+        ("/_gateway/decision/account?x=1", True, "/_gateway/decision/account?x=1"),
     ],
 )
 def test_the_logged_path(raw: str, keep: bool, logged: str) -> None:
