@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 
 import pytest
 
@@ -10,7 +12,9 @@ from gateway.wire import cookies, hosts
 from gateway.wire.headers import (
     ForwardContext,
     client_ip,
+    new_request_id,
     request_headers,
+    request_id,
     response_headers,
     via_has_loop,
 )
@@ -172,3 +176,27 @@ def test_session_cookie_patterns() -> None:
     assert not match("theme") and not match("portal_session2")
     assert cookies.without(["a=1; portal_session=x", "b=2"], ["portal_session"]) == "a=1; b=2"
     assert cookies.without(["portal_session=x"], ["portal_session"]) is None
+
+
+def test_request_ids_are_32_hex_digits_and_never_repeat_within_a_process() -> None:
+    ids = [new_request_id() for _ in range(100_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids[:100] + ids[-100:])
+    assert request_id([("X-Request-ID", "abc")], trusted_peer=False) != "abc"
+    assert request_id([("X-Request-ID", "abc")], trusted_peer=True) == "abc"
+
+
+def test_a_forked_worker_draws_its_own_request_id_prefix() -> None:
+    # Workers fork from one parent: a prefix inherited unchanged would repeat the parent's ids.
+    parent = new_request_id()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert len(child) == 32 and child[:20] != parent[:20]
+    assert new_request_id()[:20] == parent[:20]
