@@ -67,7 +67,9 @@ def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
         trust_env=False,
         max_field_size=proxy.max_field_size,
         max_line_size=proxy.max_field_size,
-        trace_configs=[trace_heads(), trace_pool_waits()],
+        # One TraceConfig for both: aiohttp builds a trace and sends every signal per config,
+        # for each request, whether or not a callback listens.
+        trace_configs=[trace_pool_waits(trace_heads())],
     )
 
 

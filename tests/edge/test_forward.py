@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from gateway.config import ProxyConfig
+from gateway.edge.forward import make_session
 from tests.conftest import StartGateway, StartUpstream
 from tests.rawhttp import RawConnection, raw_upstream
 
@@ -198,3 +200,16 @@ async def test_an_answer_that_came_in_one_piece_is_relayed_whole(
             assert await resp.text() == "upstream saw GET /office/enrollments/7"
     async with gw.client.head("/office/enrollments/7") as head:
         assert head.status == 200 and await head.read() == b""
+
+
+async def test_the_upstream_client_sends_its_signals_through_one_trace() -> None:
+    # aiohttp builds a trace and sends each signal once per TraceConfig for every request:
+    # the head marker and the pool-wait marker share one (their effects are tested in
+    # test_upload.py, test_upstream_errors.py and the in-flight tests).
+    session = make_session(ProxyConfig())
+    try:
+        [trace] = session.trace_configs
+        assert len(trace.on_request_headers_sent) == 1
+        assert len(trace.on_connection_queued_start) == len(trace.on_connection_queued_end) == 1
+    finally:
+        await session.close()
