@@ -106,7 +106,7 @@ def watch_pool() -> PoolWatch:
 
 
 # The exchange's PoolWait: a context variable, because the trace's callbacks run in the
-# request's task (or the task `LiveExchange.run` made from it, which shares the object).
+# request's own task (`LiveExchange.run` awaits in it too).
 _POOL_WAIT: contextvars.ContextVar[PoolWatch | None] = contextvars.ContextVar(
     "pool_wait", default=None
 )
