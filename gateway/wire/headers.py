@@ -106,6 +106,16 @@ def values(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
     return [v for k, v in headers if k.lower() == lname]
 
 
+def lines_of(headers: Iterable[tuple[str, str]], *names: str) -> dict[str, list[str]]:
+    """`values` for several lower-case names in one pass, each header name lowered once."""
+    found: dict[str, list[str]] = {name: [] for name in names}
+    for key, value in headers:
+        lines = found.get(key.lower())
+        if lines is not None:
+            lines.append(value)
+    return found
+
+
 def is_trusted(peer: str | None, trusted: Sequence[IPNetwork]) -> bool:
     if not peer or not trusted:
         return False
@@ -170,7 +180,12 @@ def _forwarded_for(address: str) -> str:
 
 
 def via_has_loop(headers: Sequence[tuple[str, str]], pseudonym: str) -> bool:
-    for line in values(headers, "via"):
+    return via_lines_have_loop(values(headers, "via"), pseudonym)
+
+
+def via_lines_have_loop(lines: Iterable[str], pseudonym: str) -> bool:
+    """True when a hop in these Via lines is this gateway (`pseudonym`): a loop."""
+    for line in lines:
         for hop in line.split(","):
             parts = hop.split()
             if len(parts) >= 2 and parts[1].lower() == pseudonym.lower():
@@ -236,4 +251,5 @@ def request_headers(client: Sequence[tuple[str, str]], ctx: ForwardContext) -> H
 def response_headers(upstream: Sequence[tuple[str, str]]) -> Headers:
     """Upstream headers minus hop-by-hop ones and those its Connection header lists."""
     listed = connection_tokens(upstream)
-    return [(k, v) for k, v in upstream if k.lower() not in HOP_BY_HOP and k.lower() not in listed]
+    dropped = HOP_BY_HOP | listed if listed else HOP_BY_HOP  # each name lowered once
+    return [(k, v) for k, v in upstream if k.lower() not in dropped]

@@ -7,16 +7,21 @@ import os
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.wire import cookies, hosts
 from gateway.wire.headers import (
     ForwardContext,
     client_ip,
+    lines_of,
     new_request_id,
     request_headers,
     request_id,
     response_headers,
+    values,
     via_has_loop,
+    via_lines_have_loop,
 )
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"),)
@@ -200,3 +205,22 @@ def test_a_forked_worker_draws_its_own_request_id_prefix() -> None:
     os.waitpid(pid, 0)
     assert len(child) == 32 and child[:20] != parent[:20]
     assert new_request_id()[:20] == parent[:20]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["Host", "host", "HOST", "Cookie", "cOOkie", "Via", "X-A", "Transfer-Encoding"]
+            ),
+            st.text(alphabet="ab, =;", max_size=6),
+        ),
+        max_size=8,
+    )
+)
+def test_lines_of_equals_values_for_each_name(headers: list[tuple[str, str]]) -> None:
+    # One pass for several names: the same lines, in the same order, as one `values` each.
+    names = ("host", "cookie", "transfer-encoding", "via")
+    found = lines_of(headers, *names)
+    assert found == {name: values(headers, name) for name in names}
+    assert via_lines_have_loop(found["via"], "a") is via_has_loop(headers, "a")
