@@ -2,7 +2,8 @@
 
 aiohttp's public API has no hook for a request-head deadline, for the exact status of a parse
 error, for the class of a server's connection handlers, or for a response that invents no
-headers; the gateway needs all four. Each reach into aiohttp is here and nowhere else, and
+headers; the gateway needs all four, and a fifth for speed: a response head held until its
+first body bytes, so both leave in one send. Each reach into aiohttp is here and nowhere else, and
 tests/edge/test_aiohttp_compat.py asserts every member named below still exists with the shape
 relied on, so an aiohttp upgrade that moves one fails that test by name instead of weakening
 the gateway in silence. The pin in pyproject.toml covers the minor versions this was checked on.
@@ -20,7 +21,7 @@ RELIED_ON: dict[type, tuple[str, ...]] = {
     web.RequestHandler: ("_request_in_progress", "_messages", "_request_count", "handle_error"),
     web.Server: ("_kwargs", "_loop", "__call__"),
     web.AppRunner: ("_make_server",),
-    web.StreamResponse: ("_prepare_headers",),
+    web.StreamResponse: ("_prepare_headers", "_send_headers_immediately"),
 }
 
 
@@ -114,3 +115,16 @@ class NoDefaultHeadersResponse(web.StreamResponse):
             self.headers.popall(hdrs.CONTENT_TYPE, None)
         if not had_server:
             self.headers.popall(hdrs.SERVER, None)
+
+
+class HeldHeadResponse(NoDefaultHeadersResponse):
+    """A NoDefaultHeadersResponse whose head waits for the first `write` or `write_eof`.
+
+    aiohttp's StreamResponse sends its head on its own at `prepare`, then each body chunk in
+    another send; `web.Response` clears `_send_headers_immediately` so the two leave together.
+    The same here: the head is buffered and goes out with the first bytes written. The caller
+    must write as soon as it knows the body is not there yet (`write(b"")` sends the head
+    alone), or a streamed answer would keep its head back until its first event.
+    """
+
+    _send_headers_immediately = False

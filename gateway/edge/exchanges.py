@@ -73,6 +73,7 @@ class LiveExchange:
         # Set when the exchange must end now; every phase checks it after each await.
         self.cut = False
         self._inner: asyncio.Task[Any] | None = None
+        self._cut_cancel = False  # `_end` cancelled the task awaiting in `run`
         self._closers: list[Callable[[], None]] = []
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -91,25 +92,45 @@ class LiveExchange:
             raise Cut
 
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await `coro` in its own task, so a disable can cancel exactly that await.
+        """Await `coro` so that a disable can cancel exactly that await.
 
         Raises `Cut` when a disable cancelled it; a cancellation of the caller itself still
         propagates as `CancelledError` (and cancels `coro` with it).
+
+        The await runs in the caller's own task (no task per exchange): a disable cancels that
+        task while `_inner` is set, i.e. only while it is suspended inside `coro`, and the
+        cancellation is taken back here (`uncancel`) once it is turned into `Cut`.
         """
         if self.cut:
             coro.close()
             raise Cut
-        task = asyncio.ensure_future(coro)
-        self._inner = task
+        current = asyncio.current_task()
+        assert current is not None
+        self._inner = current
         try:
-            return await task
+            result = await coro
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self.cut and current is not None and not current.cancelling():
+            # SECURITY: `Cut` only when the disable's cancel is the one pending; a shutdown's
+            # (or any other) cancel on top of it still propagates as a cancellation.
+            if self._cut_cancel and current.cancelling() == 1:
+                current.uncancel()
                 raise Cut from None
+            self._take_back(current)
+            raise
+        except BaseException:
+            # `coro` turned the disable's cancel into its own error: the caller sees `cut`.
+            self._take_back(current)
             raise
         finally:
             self._inner = None
+        self._take_back(current)
+        return result
+
+    def _take_back(self, current: asyncio.Task[Any]) -> None:
+        """Withdraw the disable's cancel from `current` if it is still counted there."""
+        if self._cut_cancel and current.cancelling():
+            current.uncancel()
+        self._cut_cancel = False
 
     def on_cut(self, closer: Callable[[], None]) -> Callable[[], None]:
         """Register how to end the relaying phase; returns the function that forgets it."""
@@ -149,6 +170,7 @@ class LiveExchange:
         self.cut = True
         self._deadline = None
         if self._inner is not None:
+            self._cut_cancel = True
             self._inner.cancel()
         closers, self._closers = self._closers, []
         for closer in closers:

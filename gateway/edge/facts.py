@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 
 from gateway.policy import RequestFacts
-from gateway.wire.headers import Headers, values, via_has_loop
+from gateway.wire.headers import Headers, lines_of, via_lines_have_loop
 from gateway.wire.paths import PathRejected, canonicalize
 
 
@@ -19,16 +19,16 @@ def proxy_facts(
     via: str,
 ) -> RequestFacts:
     """Everything the gate may read about a request the gateway itself is serving."""
+    # One pass over the headers for the four the gate reads (each name lowered once).
+    lines = lines_of(client_headers, "host", "cookie", "transfer-encoding", "via")
     codings = tuple(
-        t.strip().lower()
-        for line in values(client_headers, hdrs.TRANSFER_ENCODING)
-        for t in line.split(",")
+        t.strip().lower() for line in lines["transfer-encoding"] for t in line.split(",")
     )
     return RequestFacts(
         method=request.method,
         target=request.raw_path,
-        host_lines=tuple(values(client_headers, hdrs.HOST)),
-        cookie_lines=tuple(values(client_headers, hdrs.COOKIE)),
+        host_lines=tuple(lines["host"]),
+        cookie_lines=tuple(lines["cookie"]),
         accept=request.headers.get(hdrs.ACCEPT, ""),
         accept_language=request.headers.get(hdrs.ACCEPT_LANGUAGE, ""),
         client_ip=client_ip,
@@ -38,7 +38,7 @@ def proxy_facts(
         http_version=(request.version.major, request.version.minor),
         transfer_codings=codings,
         has_body=request.body_exists,
-        via_loop=via_has_loop(client_headers, via),
+        via_loop=via_lines_have_loop(lines["via"], via),
     )
 
 

@@ -21,7 +21,7 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from gateway.config import ProxyConfig, Upstream
-from gateway.edge.aiohttp_compat import NoDefaultHeadersResponse
+from gateway.edge.aiohttp_compat import HeldHeadResponse
 from gateway.edge.exchanges import Cut, LiveExchange, Phase
 from gateway.edge.live import LiveConnections
 from gateway.edge.responses import error_response
@@ -67,12 +67,18 @@ def make_session(proxy: ProxyConfig) -> aiohttp.ClientSession:
         trust_env=False,
         max_field_size=proxy.max_field_size,
         max_line_size=proxy.max_field_size,
-        trace_configs=[trace_heads(), trace_pool_waits()],
+        # One TraceConfig for both: aiohttp builds a trace and sends every signal per config,
+        # for each request, whether or not a callback listens.
+        trace_configs=[trace_pool_waits(trace_heads())],
     )
 
 
-class RelayResponse(NoDefaultHeadersResponse):
-    """A relayed upstream answer: it invents no header the upstream did not send."""
+class RelayResponse(HeldHeadResponse):
+    """A relayed upstream answer: it invents no header the upstream did not send.
+
+    Its head leaves with the body bytes already received from the upstream, in one send
+    (see `_relay`).
+    """
 
 
 def upstream_url(upstream: Upstream, target: str) -> URL:
@@ -240,6 +246,11 @@ class Forwarder:
             forget = live.on_cut(lambda: _cut(request, upstream))
         try:
             await response.prepare(request)
+            # The head is held (HeldHeadResponse) and leaves with what the upstream has already
+            # sent of the body: one send, not two, for an answer that came in one piece. When
+            # nothing is there yet (a streamed answer, SSE, a long poll), `write(b"")` sends
+            # the head alone now: the client never waits for the body to see the head.
+            await response.write(upstream.content.read_nowait())
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):

@@ -106,7 +106,7 @@ def watch_pool() -> PoolWatch:
 
 
 # The exchange's PoolWait: a context variable, because the trace's callbacks run in the
-# request's task (or the task `LiveExchange.run` made from it, which shares the object).
+# request's own task (`LiveExchange.run` awaits in it too).
 _POOL_WAIT: contextvars.ContextVar[PoolWatch | None] = contextvars.ContextVar(
     "pool_wait", default=None
 )
@@ -126,11 +126,14 @@ async def _queued_end(_: object, __: SimpleNamespace, ___: object) -> None:
     await _queued(False)
 
 
-def trace_pool_waits() -> aiohttp.TraceConfig:
-    """Marks the exchange waiting for the pool: a timeout then means `pool_exhausted`."""
+def trace_pool_waits(trace: aiohttp.TraceConfig | None = None) -> aiohttp.TraceConfig:
+    """Marks the exchange waiting for the pool: a timeout then means `pool_exhausted`.
+
+    Added to `trace` when given: one TraceConfig costs each request one set of signals.
+    """
     # aiohttp's connect timeout covers the wait for a free pooled connection and the connect
     # alike; without this, an exhausted pool would show as a plain upstream timeout.
-    trace = aiohttp.TraceConfig()
+    trace = aiohttp.TraceConfig() if trace is None else trace
     trace.on_connection_queued_start.append(_queued_start)
     trace.on_connection_queued_end.append(_queued_end)
     return trace

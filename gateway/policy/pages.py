@@ -10,6 +10,7 @@ import html
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from http import HTTPStatus
 
 from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig
@@ -100,24 +101,31 @@ def unavailable_page(
     shown in `state.retry_offset` (a schedule's own; default UTC).
     """
     retry_at = known_return(state.retry_at)
-    headers = [
-        ("Retry-After", str(retry_after(retry_at, now, portal.retry_after))),
-        ("Cache-Control", "no-store"),
-        ("Vary", "Accept, Accept-Language"),
-    ]
+    # Only Retry-After (it counts down) and the cookie expiries are per request; the text and
+    # the other headers are built once per language (rendered once in gateway/policy/detail.py).
+    retry = ("Retry-After", str(retry_after(retry_at, now, portal.retry_after)))
+    cookies = tuple(("Set-Cookie", line) for line in set_cookies)
     if wants_json(accept):
         # The JSON message is the English sentence whatever the client's languages.
-        headers.append(("Content-Language", DEFAULT_LANGUAGE))
-        headers += [("Set-Cookie", line) for line in set_cookies]
         body = render_json(state.message, retry_at)
-        return Page(503, "application/json", body, tuple(headers), close)
+        return Page(
+            503, "application/json", body, (retry, *_fixed(DEFAULT_LANGUAGE), *cookies), close
+        )
     language = page_language(portal, accept_language)
-    headers.append(("Content-Language", language))
-    headers += [("Set-Cookie", line) for line in set_cookies]
     page = portal.localised_html.get(language, portal.unavailable_html)
     sentence = portal.sentences.get(language, UNAVAILABLE_MESSAGE)
     text = render_page(page, sentence, state.message, retry_at, state.retry_offset)
-    return Page(503, "text/html", text, tuple(headers), close)
+    return Page(503, "text/html", text, (retry, *_fixed(language), *cookies), close)
+
+
+@lru_cache(maxsize=64)
+def _fixed(language: str) -> tuple[tuple[str, str], ...]:
+    """The unavailable answer's headers that never change for one language."""
+    return (
+        ("Cache-Control", "no-store"),
+        ("Vary", "Accept, Accept-Language"),
+        ("Content-Language", language),
+    )
 
 
 def deny_page(

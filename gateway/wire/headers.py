@@ -7,8 +7,9 @@ Link) keep their relative order. Names are compared in lower case.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+import os
 import re
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -105,6 +106,16 @@ def values(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
     return [v for k, v in headers if k.lower() == lname]
 
 
+def lines_of(headers: Iterable[tuple[str, str]], *names: str) -> dict[str, list[str]]:
+    """`values` for several lower-case names in one pass, each header name lowered once."""
+    found: dict[str, list[str]] = {name: [] for name in names}
+    for key, value in headers:
+        lines = found.get(key.lower())
+        if lines is not None:
+            lines.append(value)
+    return found
+
+
 def is_trusted(peer: str | None, trusted: Sequence[IPNetwork]) -> bool:
     if not peer or not trusted:
         return False
@@ -131,7 +142,35 @@ def request_id(headers: Sequence[tuple[str, str]], trusted_peer: bool) -> str:
         for value in values(headers, "x-request-id"):
             if _REQUEST_ID.match(value):
                 return value
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+class _RequestIds:
+    """Request ids: a random prefix per process and a counter, 32 hex digits like a uuid4's.
+
+    The id is not a secret, only unique: uuid4 cost an `os.urandom` syscall per request. The
+    80-bit prefix is drawn again in every forked child (workers), so no two processes, and no
+    two runs, share one; the 48-bit counter numbers a process's requests.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(10).hex()
+        self.counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFF:012x}"
+
+
+_IDS = _RequestIds()
+os.register_at_fork(after_in_child=_IDS.reset)
+
+
+def new_request_id() -> str:
+    """A fresh request id, unique across processes and restarts."""
+    return _IDS.next()
 
 
 def _forwarded_for(address: str) -> str:
@@ -141,7 +180,12 @@ def _forwarded_for(address: str) -> str:
 
 
 def via_has_loop(headers: Sequence[tuple[str, str]], pseudonym: str) -> bool:
-    for line in values(headers, "via"):
+    return via_lines_have_loop(values(headers, "via"), pseudonym)
+
+
+def via_lines_have_loop(lines: Iterable[str], pseudonym: str) -> bool:
+    """True when a hop in these Via lines is this gateway (`pseudonym`): a loop."""
+    for line in lines:
         for hop in line.split(","):
             parts = hop.split()
             if len(parts) >= 2 and parts[1].lower() == pseudonym.lower():
@@ -207,4 +251,5 @@ def request_headers(client: Sequence[tuple[str, str]], ctx: ForwardContext) -> H
 def response_headers(upstream: Sequence[tuple[str, str]]) -> Headers:
     """Upstream headers minus hop-by-hop ones and those its Connection header lists."""
     listed = connection_tokens(upstream)
-    return [(k, v) for k, v in upstream if k.lower() not in HOP_BY_HOP and k.lower() not in listed]
+    dropped = HOP_BY_HOP | listed if listed else HOP_BY_HOP  # each name lowered once
+    return [(k, v) for k, v in upstream if k.lower() not in dropped]

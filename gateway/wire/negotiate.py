@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 
+# A process sees few distinct Accept headers (one per browser and client library); the bound
+# keeps a client that sends a new one each time from growing the cache.
+CACHE_SIZE = 512
+
+
+@lru_cache(maxsize=CACHE_SIZE)
 def wants_json(accept: str) -> bool:
     """True when the client prefers JSON to HTML (Accept q-values honoured, HTML wins ties)."""
     best_json = best_html = -1.0

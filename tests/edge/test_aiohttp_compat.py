@@ -17,6 +17,7 @@ from aiohttp.http_exceptions import BadHttpMessage
 from gateway.edge.aiohttp_compat import (
     RELIED_ON,
     HandlerClassRunner,
+    HeldHeadResponse,
     NoDefaultHeadersResponse,
     between_requests,
     heads_parsed,
@@ -153,3 +154,39 @@ async def test_prepare_headers_is_still_where_the_default_headers_are_added(
     async with (await aiohttp_client(plain)).get("/") as default:
         assert default.headers["Server"].startswith("Python/")
     assert aiohttp.__version__.startswith("3.14.")
+
+
+async def test_a_held_head_waits_for_the_first_write_and_leaves_with_it() -> None:
+    # aiohttp sends a StreamResponse's head at prepare() unless `_send_headers_immediately` is
+    # false; with it false the head is buffered until the first write.
+    assert web.StreamResponse._send_headers_immediately is True
+    prepared, release = asyncio.Event(), asyncio.Event()
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        response = HeldHeadResponse(status=200, reason=None, server=None)
+        response.content_length = 4
+        await response.prepare(request)
+        prepared.set()
+        await release.wait()
+        await response.write(b"body")
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", held)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", runner.addresses[0][1])
+        writer.write(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        await asyncio.wait_for(prepared.wait(), 5)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(reader.read(1), 0.3)  # prepared, yet nothing sent
+        release.set()
+        reply = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"\r\n\r\nbody")

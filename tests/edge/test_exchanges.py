@@ -11,7 +11,7 @@ import logging
 
 import pytest
 
-from gateway.edge.exchanges import Cut, Exchanges, Phase
+from gateway.edge.exchanges import Cut, Exchanges, LiveExchange, Phase
 
 
 @pytest.mark.parametrize(
@@ -80,6 +80,68 @@ async def test_run_raises_cut_for_a_disable_and_cancelled_for_the_callers_own_ca
     with pytest.raises(asyncio.CancelledError):
         await running
     assert other.cut is False
+
+
+async def test_run_awaits_in_the_callers_task_and_leaves_it_uncancelled() -> None:
+    # No task per exchange: the disable cancels the caller's own task while it is inside
+    # `run`, and takes that cancel back once it is `Cut`, so the handler goes on normally.
+    registry = Exchanges()
+    waiting = asyncio.Event()
+    seen: dict[str, object] = {}
+
+    async def upstream_call() -> None:
+        seen["task"] = asyncio.current_task()
+        waiting.set()
+        await asyncio.sleep(30)
+
+    async def handler(exchange: LiveExchange) -> str:
+        try:
+            await exchange.run(upstream_call())
+        except Cut:
+            current = asyncio.current_task()
+            assert current is not None and current.cancelling() == 0
+            await asyncio.sleep(0)  # no cancel left pending: the handler can still await
+            return "cut"
+        return "done"
+
+    exchange = registry.register("GET")
+    running = asyncio.create_task(handler(exchange))
+    await waiting.wait()
+    assert seen["task"] is running
+    registry.on_disable(grace=30)
+    assert await running == "cut"
+
+    # A shutdown's cancel together with the disable's is still a cancellation.
+    both = registry.register("GET")
+    waiting.clear()
+    running = asyncio.create_task(handler(both))
+    await waiting.wait()
+    running.cancel()
+    registry.on_disable(grace=30)
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    # An awaited call that turns the cancel into its own error: that error, no cancel left.
+    async def converting() -> None:
+        waiting.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            raise ConnectionResetError("closed") from None
+
+    async def caller(exchange: LiveExchange) -> int:
+        with pytest.raises(ConnectionResetError):
+            await exchange.run(converting())
+        current = asyncio.current_task()
+        assert current is not None
+        return current.cancelling()
+
+    third = registry.register("GET")
+    waiting.clear()
+    counted = asyncio.create_task(caller(third))
+    await waiting.wait()
+    registry.on_disable(grace=30)
+    assert await counted == 0 and third.cut
 
 
 async def test_a_committed_exchange_is_cut_only_when_its_grace_runs_out() -> None:

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from gateway.config import ProxyConfig
+from gateway.edge.forward import make_session
 from tests.conftest import StartGateway, StartUpstream
 from tests.rawhttp import RawConnection, raw_upstream
 
@@ -153,3 +155,61 @@ async def test_504_on_silent_upstream_is_a_small_page(gateway: StartGateway) -> 
         gw = await gateway(up.url, "proxy:\n  read_timeout: 0.5s\n")
         async with asyncio.timeout(5), gw.client.get("/x") as resp:
             assert_small_error_page(resp.status, 504, resp.content_type, await resp.text())
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/event-stream\r\n\r\n",
+    ],
+    ids=["content-length", "chunked-stream"],
+)
+async def test_a_head_whose_body_comes_late_reaches_the_client_at_once(
+    gateway: StartGateway, head: bytes
+) -> None:
+    # The relayed head is held to leave with the body; when the upstream has sent no body yet
+    # it must still go now: only the client seeing the head lets this upstream send the body.
+    client_has_head = asyncio.Event()
+    chunked = b"chunked" in head
+
+    async def late_body(conn: RawConnection) -> None:
+        await conn.request()
+        await conn.send(head)
+        await asyncio.wait_for(client_has_head.wait(), 5)
+        await conn.send(b"5\r\nhello\r\n0\r\n\r\n" if chunked else b"hello")
+
+    async with raw_upstream(late_body) as up:
+        gw = await gateway(up.url)
+        async with asyncio.timeout(10), gw.client.get("/late") as resp:
+            assert resp.status == 200
+            client_has_head.set()
+            assert await resp.read() == b"hello"
+
+
+async def test_an_answer_that_came_in_one_piece_is_relayed_whole(
+    upstream: StartUpstream, gateway: StartGateway
+) -> None:
+    # Head and body leave in one send: the body, the head and the edits are all still there.
+    up = await upstream()
+    gw = await gateway(up.url)
+    for _ in range(3):  # keep-alive: the held head does not leak into the next answer
+        async with gw.client.get("/office/enrollments/7") as resp:
+            assert resp.status == 200
+            assert resp.headers["X-Request-ID"]
+            assert await resp.text() == "upstream saw GET /office/enrollments/7"
+    async with gw.client.head("/office/enrollments/7") as head:
+        assert head.status == 200 and await head.read() == b""
+
+
+async def test_the_upstream_client_sends_its_signals_through_one_trace() -> None:
+    # aiohttp builds a trace and sends each signal once per TraceConfig for every request:
+    # the head marker and the pool-wait marker share one (their effects are tested in
+    # test_upload.py, test_upstream_errors.py and the in-flight tests).
+    session = make_session(ProxyConfig())
+    try:
+        [trace] = session.trace_configs
+        assert len(trace.on_request_headers_sent) == 1
+        assert len(trace.on_connection_queued_start) == len(trace.on_connection_queued_end) == 1
+    finally:
+        await session.close()

@@ -10,11 +10,19 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.config import UNAVAILABLE_MESSAGE, config_from_text
+from gateway.config import UNAVAILABLE_MESSAGE, CustomerPortalConfig, config_from_text
 from gateway.policy.decision import Deny
-from gateway.policy.detail import MARKER
+from gateway.policy.detail import MARKER, detail_html, place_detail, render_json, retry_after
 from gateway.policy.facts import GateState
-from gateway.policy.pages import MESSAGES, deny_page, error_page, unavailable_page
+from gateway.policy.pages import (
+    MESSAGES,
+    Page,
+    deny_page,
+    error_page,
+    page_language,
+    unavailable_page,
+)
+from gateway.wire.negotiate import wants_json
 from tests.conftest import config_text
 
 PORTAL = config_from_text(config_text("http://127.0.0.1:8081"), "t.yaml").customer_portal
@@ -146,3 +154,63 @@ def test_a_return_time_no_calendar_can_show_is_no_return_time(retry_at: float) -
     assert json.loads(as_json.text)["message_detail"] == "note"
     assert "retry_at" not in json.loads(as_json.text)
     assert as_json.headers[0] == ("Retry-After", "120")
+
+
+def _per_request_unavailable(
+    portal: CustomerPortalConfig,
+    state: GateState,
+    now: float,
+    accept: str,
+    language_header: str,
+    cookies: tuple[str, ...],
+    close: bool,
+) -> Page:
+    """The unavailable page as it was built before its fixed parts were reused: the reference."""
+    headers = [
+        ("Retry-After", str(retry_after(state.retry_at, now, portal.retry_after))),
+        ("Cache-Control", "no-store"),
+        ("Vary", "Accept, Accept-Language"),
+    ]
+    if wants_json(accept):
+        headers.append(("Content-Language", "en"))
+        headers += [("Set-Cookie", line) for line in cookies]
+        return Page(503, "application/json", render_json(state.message, state.retry_at),
+                    tuple(headers), close)  # fmt: skip
+    language = page_language(portal, language_header)
+    headers.append(("Content-Language", language))
+    headers += [("Set-Cookie", line) for line in cookies]
+    page = portal.localised_html.get(language, portal.unavailable_html)
+    sentence = portal.sentences.get(language, UNAVAILABLE_MESSAGE)
+    place = place_detail(
+        page, sentence, detail_html(state.message, state.retry_at, state.retry_offset)
+    )
+    return Page(503, "text/html", place, tuple(headers), close)  # fmt: skip
+
+
+def test_the_reused_unavailable_page_equals_the_one_built_per_request() -> None:
+    # Across notes, languages, return times, offsets, states, forms, cookies and clocks, the
+    # page whose fixed parts are reused is the page built from scratch, header for header.
+    fr = "Notre portail est indisponible."
+    localised = dataclasses.replace(
+        PORTAL, sentences={"fr": fr}, localised_html={"fr": f"<main><p>{fr}</p></main>"}
+    )
+    states = [
+        OFF,
+        replace(OFF, message="Back at 9 <b>sharp</b>"),
+        replace(OFF, retry_at=NOW + 3600),
+        replace(OFF, message="Retour bientôt", retry_at=NOW + 90, retry_offset=timedelta(hours=2)),
+        replace(OFF, enabled=True, preview_generation=3),
+    ]
+    seen = set()
+    for _ in range(2):  # the second pass is answered from the caches
+        for portal in (PORTAL, localised):
+            for state in states:
+                for accept in ("text/html", "application/json", "*/*", "application/json;q=0.1"):
+                    for language in ("", "fr-CA, en;q=0.5", "de"):
+                        for cookies in ((), ("a=; Max-Age=0", "b=; Max-Age=0")):
+                            for now in (NOW, NOW + 7200):
+                                args = (portal, state, now, accept, language, cookies)
+                                got = unavailable_page(*args, close=bool(cookies))
+                                assert got == _per_request_unavailable(*args, bool(cookies))
+                                seen.add(got.text)
+    assert len(seen) > 10

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.wire import cookies, hosts
 from gateway.wire.headers import (
     ForwardContext,
     client_ip,
+    lines_of,
+    new_request_id,
     request_headers,
+    request_id,
     response_headers,
+    values,
     via_has_loop,
+    via_lines_have_loop,
 )
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"),)
@@ -172,3 +181,46 @@ def test_session_cookie_patterns() -> None:
     assert not match("theme") and not match("portal_session2")
     assert cookies.without(["a=1; portal_session=x", "b=2"], ["portal_session"]) == "a=1; b=2"
     assert cookies.without(["portal_session=x"], ["portal_session"]) is None
+
+
+def test_request_ids_are_32_hex_digits_and_never_repeat_within_a_process() -> None:
+    ids = [new_request_id() for _ in range(100_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids[:100] + ids[-100:])
+    assert request_id([("X-Request-ID", "abc")], trusted_peer=False) != "abc"
+    assert request_id([("X-Request-ID", "abc")], trusted_peer=True) == "abc"
+
+
+def test_a_forked_worker_draws_its_own_request_id_prefix() -> None:
+    # Workers fork from one parent: a prefix inherited unchanged would repeat the parent's ids.
+    parent = new_request_id()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert len(child) == 32 and child[:20] != parent[:20]
+    assert new_request_id()[:20] == parent[:20]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["Host", "host", "HOST", "Cookie", "cOOkie", "Via", "X-A", "Transfer-Encoding"]
+            ),
+            st.text(alphabet="ab, =;", max_size=6),
+        ),
+        max_size=8,
+    )
+)
+def test_lines_of_equals_values_for_each_name(headers: list[tuple[str, str]]) -> None:
+    # One pass for several names: the same lines, in the same order, as one `values` each.
+    names = ("host", "cookie", "transfer-encoding", "via")
+    found = lines_of(headers, *names)
+    assert found == {name: values(headers, name) for name in names}
+    assert via_lines_have_loop(found["via"], "a") is via_has_loop(headers, "a")

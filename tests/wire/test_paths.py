@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.wire import paths
 from gateway.wire.paths import PathRejected, canonicalize, route_segments
 
 
@@ -86,3 +91,45 @@ def test_route_segments() -> None:
     assert route_segments("/") == ()
     assert route_segments("/public/") == ("public",)
     assert route_segments("/API/Office") == ("api", "office")
+
+
+# Characters that matter to the walk (escapes, dots, slashes, case, look-alikes, controls),
+# plus plain ones: the fast path must answer exactly as the walk for every path.
+_PATH_ALPHABET = "/.%;\\aAzZ09-_~2fF5cC3bB7E0\n\x7f é\uff4f\u2126"
+
+
+def _outcome(call: Callable[[], tuple[str, ...]]) -> object:
+    try:
+        return call()
+    except PathRejected as exc:
+        return (exc.reason, exc.status)
+
+
+def _walked(path: str, mode: str) -> tuple[str, ...]:
+    paths._check_path(path)
+    return paths._walk_segments(path, mode)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text(alphabet=_PATH_ALPHABET, max_size=24).map(lambda tail: "/" + tail),
+    st.sampled_from(["reject", "keep"]),
+)
+def test_the_fast_path_answers_as_the_segment_walk(path: str, mode: str) -> None:
+    assert _outcome(lambda: paths._segments(path, mode)) == _outcome(lambda: _walked(path, mode))
+
+
+@pytest.mark.parametrize("mode", ["reject", "keep"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/account", "/Account/Enrollments/7/", "/a/b.c/d-e_f~g", "/.well-known/x", "/a//b",
+     "/a/./b", "/a/%2e%2e/b", "/a/%41", "/a/../b", "/OFFICE"],
+)  # fmt: skip
+def test_common_paths_answer_alike_on_both_paths(path: str, mode: str) -> None:
+    assert _outcome(lambda: paths._segments(path, mode)) == _outcome(lambda: _walked(path, mode))
+
+
+@given(st.text(alphabet="a/\x00\x1f\x20\x21\x7e\x7f\x80é", max_size=12))
+def test_the_control_character_check_is_the_per_character_one(target: str) -> None:
+    per_character = any(ord(c) < 0x21 or ord(c) == 0x7F for c in target)
+    assert bool(paths._CONTROL.search(target)) is per_character
