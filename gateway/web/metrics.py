@@ -71,6 +71,7 @@ class GatewayMetrics:
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry(auto_describe=True)
         reg: Any = {"registry": self.registry}
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.requests = Counter(
             "portal_gateway_requests_total",
             "Requests by route, portal and decision.",
@@ -157,8 +158,18 @@ class GatewayMetrics:
         decision = decision_of(reason)
         if decision == "admin":  # the gateway's own answers, the scrape among them
             return
-        self.requests.labels(route=route, portal=portal, decision=decision).inc()
-        self.request_duration.labels(portal=portal, decision=decision).observe(seconds)
+        key = (route, portal, decision)
+        children = self._children.get(key)
+        if children is None:
+            # `labels()` costs most of a request's accounting (a lock and a tuple of strings
+            # per call); the label sets are few (routes x portals x decisions), so the pair of
+            # children is looked up once per set.
+            children = self._children[key] = (
+                self.requests.labels(route=route, portal=portal, decision=decision),
+                self.request_duration.labels(portal=portal, decision=decision),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def self_check(self, check: str, ok: bool | None) -> None:
         """A check's result (None: skipped, so no series says it passed or failed)."""

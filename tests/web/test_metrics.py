@@ -49,6 +49,23 @@ def test_each_app_has_its_own_registry() -> None:
     assert 'kind="other"' not in text
 
 
+def test_repeated_label_sets_keep_counting_each_apart() -> None:
+    metrics = GatewayMetrics()
+    for reason in ("forwarded", "forwarded", "customer_disabled", "preview", "forwarded"):
+        metrics.request("customer", "customer", reason, 0.2)
+    metrics.request("office", "office", "forwarded", 0.2)
+    counts = parse(metrics.render())
+
+    def total(route: str, decision: str) -> float:
+        key = frozenset({"route": route, "portal": route, "decision": decision}.items())
+        return counts[("portal_gateway_requests_total", key)]
+
+    assert [total("customer", d) for d in ("forwarded", "blocked", "preview")] == [3, 1, 1]
+    assert total("office", "forwarded") == 1
+    seconds = frozenset({"portal": "customer", "decision": "forwarded"}.items())
+    assert counts[("portal_gateway_request_duration_seconds_count", seconds)] == 3
+
+
 def test_the_state_gauges_name_one_cause() -> None:
     metrics = GatewayMetrics()
     state = PortalState("memory://")
