@@ -130,4 +130,8 @@ def deny(
         out.append((STATUS, str(status)))
         out.append((CONTENT_TYPE, content_type))
         out.append((BODY, _one_line(body)))
+        # nginx reads the page from BODY and never the body of an auth answer; it keeps its
+        # connection to the gateway only for an answer without one (Content-Length: 0), so a
+        # body here would cost a new TCP connection per deny. The others pass the body on.
+        body = b""
     return Answer(deny_status or status, tuple(out), body, dropped)
