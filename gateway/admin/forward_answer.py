@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gateway.config import Proxy
 
@@ -91,11 +92,17 @@ def allow(
     return Answer(200 if proxy == "envoy" else 204, tuple(headers), b"", dropped)
 
 
+# A header value cannot hold a line break; in HTML outside <pre>, <textarea> and scripts a
+# space renders the same (README: "Behind another proxy"). Line breaks and tabs become spaces,
+# the other control characters below a space are dropped.
+_ONE_LINE = {code: (" " if chr(code) in "\r\n\t" else None) for code in range(ord(" "))}
+
+
+@lru_cache(maxsize=64)
 def _one_line(body: bytes) -> str:
-    # A header value cannot hold a line break; in HTML outside <pre>, <textarea> and scripts a
-    # space renders the same (README: "Behind another proxy").
-    text = body.decode("utf-8", errors="replace")
-    return "".join(" " if ch in "\r\n\t" else ch for ch in text if ch >= " " or ch in "\r\n\t")
+    # Once per page (its language, staff's message, retry time): the unavailable page is the
+    # same bytes for every deny until one of those changes, and a pure function of them.
+    return body.decode("utf-8", errors="replace").translate(_ONE_LINE)
 
 
 def deny(
@@ -123,4 +130,8 @@ def deny(
         out.append((STATUS, str(status)))
         out.append((CONTENT_TYPE, content_type))
         out.append((BODY, _one_line(body)))
+        # nginx reads the page from BODY and never the body of an auth answer; it keeps its
+        # connection to the gateway only for an answer without one (Content-Length: 0), so a
+        # body here would cost a new TCP connection per deny. The others pass the body on.
+        body = b""
     return Answer(deny_status or status, tuple(out), body, dropped)

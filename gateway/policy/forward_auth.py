@@ -12,9 +12,10 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gateway.config import Proxy
-from gateway.wire.headers import IPNetwork, is_trusted, values
+from gateway.wire.headers import IPNetwork, is_trusted
 
 _METHOD = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -88,22 +89,40 @@ class Forwarded:
     cookies: tuple[str, ...]  # every Cookie line, in order
 
 
-def _one(headers: Sequence[tuple[str, str]], name: str) -> str | None:
-    found = values(headers, name)
+Index = dict[str, list[str]]
+
+
+@lru_cache(maxsize=64)
+def _trusted_peer(peer: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    # The peer is the proxy in front: a few addresses, checked once per trusted_proxies value
+    # (a SIGHUP that changes the list is a new key).
+    return is_trusted(peer, trusted)
+
+
+def _index(headers: Sequence[tuple[str, str]]) -> Index:
+    # Every line by lowercased name, in order: one pass instead of one per header read.
+    index: Index = {}
+    for name, value in headers:
+        index.setdefault(name.lower(), []).append(value)
+    return index
+
+
+def _one(headers: Index, name: str) -> str | None:
+    found = headers.get(name, [])
     if len(found) > 1:
         # SECURITY: a proxy writes each of its headers once; a second line is someone else's.
         raise ForwardAuthRefused(400, f"forward-auth request with {len(found)} {name} headers")
     return found[0].strip() if found else None
 
 
-def _required(headers: Sequence[tuple[str, str]], name: str) -> str:
+def _required(headers: Index, name: str) -> str:
     value = _one(headers, name)
     if not value:
         raise ForwardAuthRefused(400, f"forward-auth request without {name}")
     return value
 
 
-def _client(headers: Sequence[tuple[str, str]], family: Family) -> str:
+def _client(headers: Index, family: Family) -> str:
     raw = _one(headers, family.client)
     if raw is None:
         return ""
@@ -139,13 +158,14 @@ def read_forwarded(
         raise ForwardAuthRefused(
             403, "forward_auth.proxy is not set: no forward-auth headers are trusted"
         )
-    if not is_trusted(peer, trusted):
+    if not _trusted_peer(peer, tuple(trusted)):
         # SECURITY: anyone who can reach the admin listener could otherwise describe any request.
         raise ForwardAuthRefused(
             403,
             f"forward-auth request from {peer or 'an unknown peer'}, not in proxy.trusted_proxies",
         )
     family = FAMILIES[proxy]
+    index = _index(headers)
     if family.target is None:
         rest = path[len(decision_path) :] if path.startswith(decision_path) else ""
         if not rest.startswith("/"):
@@ -155,14 +175,14 @@ def read_forwarded(
         original_method, target = method, rest
     else:
         assert family.method is not None
-        original_method = _required(headers, family.method)
-        target = _required(headers, family.target)
+        original_method = _required(index, family.method)
+        target = _required(index, family.target)
     if not _METHOD.match(original_method):
         raise ForwardAuthRefused(400, f"forward-auth request with method {original_method!r}")
-    host = _one(headers, family.host) or ""
+    host = _one(index, family.host) or ""
     if "," in host:
         raise ForwardAuthRefused(400, f"forward-auth request with a list in {family.host}")
-    scheme = (_one(headers, family.scheme) or "http").lower()
+    scheme = (_one(index, family.scheme) or "http").lower()
     if scheme not in ("http", "https"):
         raise ForwardAuthRefused(400, f"forward-auth request with {family.scheme} {scheme!r}")
     return Forwarded(
@@ -170,7 +190,7 @@ def read_forwarded(
         method=original_method,
         target=target,
         host=host,
-        client=_client(headers, family),
+        client=_client(index, family),
         scheme=scheme,
-        cookies=tuple(values(headers, "cookie")),
+        cookies=tuple(index.get("cookie", ())),
     )

@@ -148,7 +148,7 @@ class Gate:
         # cookie win (see respond()).
         set_cookies = self._expiries(own_stale) + gone
         if facts.front_end == "forward_auth" and changed:
-            set_cookies += (self.codec.set_cookie(stamp, facts.started_at, facts.secure),)
+            set_cookies += (self.codec.issue(stamp, facts.started_at, facts.secure, disabled_at),)
         return Allow(
             route=allow.route,
             target=allow.target,

@@ -75,6 +75,8 @@ class StampCodec:
         self._key = hashlib.sha256(b"portal-gateway stamp " + key).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(self._key))
         self.cookie_name = cookie_name
+        # secure -> (issued_at, Set-Cookie line) of the last stamp minted with nothing in it.
+        self._blank: dict[bool, tuple[float, str]] = {}
 
     def __repr__(self) -> str:  # never show the key
         return f"StampCodec(cookie={self.cookie_name!r})"
@@ -125,6 +127,32 @@ class StampCodec:
             "Path=/; HttpOnly; SameSite=Lax"
         )
         return line + "; Secure" if secure else line
+
+    def issue(self, stamp: Stamp, now: float, secure: bool, last_disabled_at: float | None) -> str:
+        """The Set-Cookie line for a stamp forward-auth issues at `now` (`stamp.issued_at`).
+
+        A stamp with nothing of the browser's in it (no bound value, no stale hash) is the same
+        for every browser but its issue time: the one minted less than a second ago is reused
+        (and `stamp.issued_at` set to its time), one Fernet encryption per second and flag
+        instead of one per cookie-less request.
+        """
+        if stamp.bound or stamp.stale or stamp.issued_at != now:
+            return self.set_cookie(stamp, now, secure)
+        blank = self._blank.get(secure)
+        # SECURITY: the reused stamp says it was issued up to a second before this request
+        # began, never after. judge() only lets an earlier issue time turn a value stale, never
+        # fresh; and it is never one issued at or before the last disable, which the gate would
+        # replace on the next request (a login answered in between would look old).
+        if (
+            blank is not None
+            and 0.0 <= now - blank[0] < 1.0
+            and (last_disabled_at is None or blank[0] > last_disabled_at)
+        ):
+            stamp.issued_at = blank[0]
+            return blank[1]
+        line = self.set_cookie(stamp, now, secure)
+        self._blank[secure] = (now, line)
+        return line
 
 
 def is_deletion(set_cookie: str, now: float) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.admin import forward_answer
 from gateway.config import Proxy
@@ -43,11 +45,17 @@ def test_an_allow_without_cookies_tells_each_proxy_to_send_none(
 def test_the_page_rides_on_one_line_for_nginx_only() -> None:
     page = b"<p>a\r\nb\tc\x00d</p>\n"
     nginx = forward_answer.deny("nginx", 503, [("Content-Type", "text/html")], page, "s", 403)
-    assert nginx.status == 403 and nginx.body == page
+    # No body for nginx, which reads the header and keeps its connection only without one.
+    assert nginx.status == 403 and nginx.body == b""
     assert dict(nginx.headers)["X-Portal-Gateway-Body"] == "<p>a  b cd</p> "
     assert dict(nginx.headers)["X-Portal-Gateway-Status"] == "503"
-    caddy = forward_answer.deny("caddy", 503, [("Content-Type", "text/html")], page, "s")
-    assert (caddy.status, caddy.headers) == (503, (("Content-Type", "text/html"),))
+    for proxy in ("caddy", "traefik", "envoy"):
+        other = forward_answer.deny(proxy, 503, [("Content-Type", "text/html")], page, "s")
+        assert (other.status, other.headers, other.body) == (
+            503,
+            (("Content-Type", "text/html"),),
+            page,
+        )
 
 
 @pytest.mark.parametrize(
@@ -81,3 +89,27 @@ def test_an_nginx_deny_keeps_its_status_type_and_cookies_in_headers_of_their_own
         ("X-Portal-Gateway-Body", ""),
     )
     assert forward_answer.deny("traefik", 503, headers, b"x", "s", 403).status == 403
+
+
+def _one_line_per_character(body: bytes) -> str:
+    # The page's one-line form as first written: a character at a time.
+    text = body.decode("utf-8", errors="replace")
+    return "".join(" " if ch in "\r\n\t" else ch for ch in text if ch >= " " or ch in "\r\n\t")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64) | st.text(max_size=64).map(str.encode))
+def test_the_one_line_page_is_the_per_character_form(body: bytes) -> None:
+    line = forward_answer._one_line(body)
+    assert line == _one_line_per_character(body)
+    assert forward_answer._one_line(body) is line  # computed once per page
+
+
+def test_each_page_keeps_its_own_one_line_form() -> None:
+    # Cached per page: staff's new message (or another language) is a new page, a new line.
+    for message in ("Back at 9\n", "Back at 10\r\n", "Back at 9\n"):
+        page = f"<p>{message}</p>".encode()
+        answer = forward_answer.deny("nginx", 503, [("Content-Type", "text/html")], page, "s", 403)
+        assert dict(answer.headers)["X-Portal-Gateway-Body"] == "<p>{}</p>".format(
+            message.replace("\r", " ").replace("\n", " ")
+        )

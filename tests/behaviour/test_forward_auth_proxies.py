@@ -361,3 +361,46 @@ async def test_a_preview_revoked_with_revoke_all_is_refused_through_the_proxy(
         async with staff.get(f"{s.url}/_gateway/preview/{token}", allow_redirects=False) as r:
             assert r.status == 404 and "Set-Cookie" not in r.headers
     assert s.seen() == ["GET /account -"]
+
+
+def connections_to(port: int) -> set[int]:
+    """The other ends' ports of every TCP connection (not the listener) on loopback `port`,
+    TIME_WAIT included: one entry per connection opened to it since about a minute ago."""
+    seen = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                local, remote, state = line.split()[1:4]
+                ports = (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
+                if state != "0A" and port in ports:  # 0A: LISTEN
+                    seen.add(ports[1] if ports[0] == port else ports[0])
+    return seen
+
+
+@pytest.mark.nginx
+async def test_nginx_keeps_its_connection_to_the_gateway_across_denies(
+    upstream: StartUpstream, tmp_path: Path
+) -> None:
+    # The deny has no body (nginx reads the page from a header), so nginx keeps the
+    # connection, and its client still gets the whole answer.
+    async with (
+        stack(upstream, tmp_path, "nginx", nginx_in_front) as s,
+        aiohttp.ClientSession() as http,
+    ):
+        await s.set_enabled(False)
+        before = connections_to(s.gateway.admin_port)
+        pages = set()
+        for _ in range(20):
+            async with http.get(f"{s.url}/pay", headers={"Cookie": "portal_session=a"}) as r:
+                page = await r.text()
+                assert (r.status, r.headers["Retry-After"]) == (503, "120")
+                assert r.headers["Cache-Control"] == "no-store"
+                assert r.headers.getall("Set-Cookie") == [f"portal_session=; {EXPIRED}"]
+                assert r.headers["Content-Length"] == str(len(page.encode()))
+                assert MESSAGE in page and page.rstrip().endswith("</html>")
+                pages.add(page)
+        opened = connections_to(s.gateway.admin_port) - before
+    assert len(pages) == 1
+    # One connection kept alive (a second if nginx's first was closed meanwhile); a body on
+    # the deny made this 20, one per request.
+    assert 1 <= len(opened) <= 2, opened

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from gateway.config import Proxy
-from gateway.policy.forward_auth import ForwardAuthRefused, Forwarded, read_forwarded
+from gateway.policy.forward_auth import FAMILIES, ForwardAuthRefused, Forwarded, read_forwarded
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"),)
 PEER = "10.1.2.3"
@@ -87,3 +87,34 @@ def test_absent_host_client_and_scheme_are_empty_not_guessed() -> None:
         "envoy", [("x-forwarded-for", "2001:db8::1")], "/_gateway/decision/", PEER, TRUSTED
     )
     assert (v6.client, v6.target) == ("2001:db8::1", "/")
+
+
+def test_every_family_header_is_named_in_lowercase_as_the_index_is_keyed() -> None:
+    for family in FAMILIES.values():
+        names = [family.method, family.target, family.host, family.client, family.scheme]
+        assert all(n is None or n == n.lower() for n in names), family
+
+
+def test_header_names_are_read_in_any_case_and_a_second_line_in_another_case_is_refused() -> None:
+    shouted = [(name.upper(), value) for name, value in ALL]
+    read = read_forwarded("nginx", shouted, "/_gateway/decision", PEER, TRUSTED)
+    assert (read.method, read.target, read.cookies) == ("DELETE", "/office/nginx", ("a=1", "b=2"))
+    twice = [*ALL, ("x-original-uri", "/pay")]
+    with pytest.raises(ForwardAuthRefused) as caught:
+        read_forwarded("nginx", twice, "/_gateway/decision", PEER, TRUSTED)
+    assert (caught.value.status, caught.value.reason) == (
+        400,
+        "forward-auth request with 2 x-original-uri headers",
+    )
+
+
+def test_the_peer_is_trusted_by_the_trusted_proxies_of_each_request() -> None:
+    # The peer's verdict is remembered per list: a reload that drops the proxy refuses it.
+    other = (ipaddress.ip_network("192.0.2.0/24"),)
+    for trusted, allowed in ((TRUSTED, True), (other, False), (TRUSTED, True), ((), False)):
+        if allowed:
+            read_forwarded("nginx", ALL, "/_gateway/decision", PEER, trusted)
+            continue
+        with pytest.raises(ForwardAuthRefused) as caught:
+            read_forwarded("nginx", ALL, "/_gateway/decision", PEER, list(trusted))
+        assert caught.value.status == 403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts
@@ -143,3 +145,33 @@ def test_the_stamp_hides_the_session_and_the_key() -> None:
     value = stamp_value({"portal_session": ("a-session-value-to-hide", 5.0)})
     assert "a-session-value-to-hide" not in value
     assert SESSION_KEY not in repr(GATE) and SESSION_KEY not in repr(GATE.codec)
+
+
+def test_cookie_less_forward_auth_decisions_share_a_stamp_minted_after_the_disable() -> None:
+    gate = Gate(CONFIG, SESSION_KEY.encode())
+    case = Case("x", "GET", "/login", "", "")
+
+    def stamp_at(started_at: float, disabled_at: float) -> str:
+        facts = replace(facts_of(case, "forward_auth"), started_at=started_at)
+        decision = gate.decide(facts, GateState(True, disabled_at))
+        assert isinstance(decision, Allow)
+        (line,) = decision.set_cookies
+        return line
+
+    first = stamp_at(NOW, DISABLED_AT)
+    assert stamp_at(NOW + 0.3, DISABLED_AT) == first
+    # A disable seen since: a new stamp, issued after it, so a login answered now stays fresh.
+    second = stamp_at(NOW + 0.6, NOW + 0.5)
+    assert second != first
+    value = second.split(";", 1)[0].split("=", 1)[1]
+    login = Case(
+        "login",
+        "GET",
+        "/account",
+        "",
+        "",
+        cookie=f"portal_session=new; portal_gateway_stamp={value}",
+    )
+    facts = replace(facts_of(login, "forward_auth"), started_at=NOW + 0.9)
+    decision = gate.decide(facts, GateState(True, NOW + 0.5))
+    assert isinstance(decision, Allow) and decision.reason == "forwarded"

@@ -130,3 +130,54 @@ def test_a_value_bound_without_a_known_issue_time_is_bound_at_zero() -> None:
     stamp = Stamp()
     judge(CODEC, stamp, [("portal_session", "v")], None)
     assert stamp.bound == bound("portal_session", "v", 0.0)
+
+
+def blank_at(at: float) -> Stamp:
+    return Stamp(issued_at=at)
+
+
+def issued_at(line: str, now: float) -> float | None:
+    return (
+        StampCodec(SESSION_KEY.encode(), "portal_gateway_stamp")
+        .load([line.split(";", 1)[0].split("=", 1)[1]], now)
+        .issued_at
+    )
+
+
+def test_a_blank_stamp_is_minted_once_a_second_and_never_says_a_later_issue() -> None:
+    codec = StampCodec(SESSION_KEY.encode(), "portal_gateway_stamp")
+    first = codec.issue(blank_at(NOW), NOW, False, DISABLED)
+    later = blank_at(NOW + 0.5)
+    assert codec.issue(later, NOW + 0.5, False, DISABLED) == first
+    # The request is told the issue time its cookie says: the earlier one.
+    assert later.issued_at == NOW == issued_at(first, NOW + 0.5)
+    assert codec.issue(blank_at(NOW + 0.5), NOW + 0.5, True, DISABLED) != first  # Secure
+    fresh = codec.issue(blank_at(NOW + 1), NOW + 1, False, DISABLED)
+    assert fresh != first and issued_at(fresh, NOW + 1) == NOW + 1
+    assert codec.issue(blank_at(NOW), NOW, False, DISABLED) != fresh  # the clock went back
+
+
+def test_a_blank_stamp_from_before_the_last_disable_is_not_reused() -> None:
+    codec = StampCodec(SESSION_KEY.encode(), "portal_gateway_stamp")
+    first = codec.issue(blank_at(NOW), NOW, False, DISABLED)
+    # A disable seen at NOW + 0.2: a stamp issued at NOW would be replaced on the next request.
+    after = blank_at(NOW + 0.4)
+    line = codec.issue(after, NOW + 0.4, False, NOW + 0.2)
+    assert line != first and after.issued_at == NOW + 0.4 == issued_at(line, NOW + 0.4)
+    assert codec.issue(blank_at(NOW + 0.5), NOW + 0.5, False, None) == line
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        Stamp(bound=bound("portal_session", "v", NOW), issued_at=NOW + 0.5),
+        Stamp(stale=["h"], issued_at=NOW + 0.5),
+        Stamp(issued_at=NOW - 10),  # kept from the request: only one minted now is blank
+    ],
+)
+def test_a_stamp_with_the_browsers_own_values_is_always_its_own(stamp: Stamp) -> None:
+    codec = StampCodec(SESSION_KEY.encode(), "portal_gateway_stamp")
+    codec.issue(blank_at(NOW), NOW, False, None)
+    line = codec.issue(stamp, NOW + 0.5, False, None)
+    assert line.split(";", 1)[0].split("=", 1)[1] != ""
+    assert codec.load([line.split(";", 1)[0].split("=", 1)[1]], NOW + 1) == stamp
