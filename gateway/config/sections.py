@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from pathlib import Path
 from typing import Any
 
 from gateway.config.localised import parse_sentences
+from gateway.config.networks import cidr_of, staff_networks
 from gateway.config.ports import Resources, SourceCatalog
 from gateway.config.schedule import parse_schedule
 from gateway.config.schema import (
@@ -206,39 +206,10 @@ def parse_customer_portal(root: Reader, resources: Resources) -> CustomerPortalC
         schedule=parse_schedule(r),
         stamp_cookie=r.get("stamp_cookie", _cookie_name, defaults.stamp_cookie, "a cookie name"),
         session_key=_session_key(r, node, resources),
-        allow_while_disabled=_networks(r, "allow_while_disabled"),
+        allow_while_disabled=staff_networks(r, "allow_while_disabled"),
     )
 
 
-def _networks(r: Reader, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    out = []
-    for i, (cidr, n) in enumerate(r.strings(name, ()) or ()):
-        try:
-            network = _cidr(cidr)
-        except ValueError:
-            r.errors.add(n, f"{r.key(name)}[{i}]", f"expected an IP or CIDR, got {cidr!r}")
-            continue
-        if network.prefixlen == 0:
-            # SECURITY: a staff network that holds every address lets every customer through.
-            r.errors.add(
-                n, f"{r.key(name)}[{i}]", f"{cidr!r} is every address, not a staff network"
-            )
-            continue
-        out.append(network)
-    everyone = _every_family(out)
-    if everyone is not None:
-        # SECURITY: /0 in pieces (two /1s, or ::ffff:0:0/96 for every IPv4 client on a
-        # dual-stack listener) lets every customer through as surely as /0 does.
-        r.errors.add(
-            r.at(name),
-            r.key(name),
-            f"these networks together are every {everyone} address, not a staff network",
-        )
-        return ()
-    return tuple(out)
-
-
-_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
 MAX_OVERRIDE = 3650 * 86400.0  # ten years: every end stays a moment the calendar can show
 
 
@@ -247,32 +218,6 @@ def _override_cap(value: object) -> float:
     if not seconds <= MAX_OVERRIDE:
         raise ValueError(value)
     return seconds
-
-
-def _every_family(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> str | None:
-    """`IPv4` or `IPv6` when the networks together hold every address of that family (an IPv4
-    client on a dual-stack listener is `::ffff:a.b.c.d`, judged by both spellings)."""
-    v4: list[ipaddress.IPv4Network] = []
-    v6: list[ipaddress.IPv6Network] = []
-    for net in networks:
-        if isinstance(net, ipaddress.IPv4Network):
-            v4.append(net)
-            continue
-        v6.append(net)
-        if net.supernet_of(_MAPPED):
-            v4.append(ipaddress.IPv4Network("0.0.0.0/0"))
-        elif net.subnet_of(_MAPPED):
-            low = int(net.network_address) & 0xFFFFFFFF
-            v4.append(ipaddress.IPv4Network((low, net.prefixlen - 96)))
-    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(v4)):
-        return "IPv4"
-    if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(v6)):
-        return "IPv6"
-    return None
-
-
-def _cidr(value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    return ipaddress.ip_network(as_str(value), strict=False)
 
 
 def _at_least_one(value: object) -> int:
@@ -290,7 +235,7 @@ def parse_proxy(root: Reader) -> ProxyConfig:
     trusted = []
     for i, (cidr, n) in enumerate(r.strings("trusted_proxies", ()) or ()):
         try:
-            trusted.append(_cidr(cidr))
+            trusted.append(cidr_of(cidr))
         except ValueError:
             r.errors.add(n, f"proxy.trusted_proxies[{i}]", f"expected an IP or CIDR, got {cidr!r}")
     via = r.get("via", as_str, d.via, "a pseudonym token")

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from aiohttp import WSCloseCode, hdrs, web
@@ -22,6 +22,7 @@ from multidict import CIMultiDict
 
 from gateway.config import Config
 from gateway.plugin.accounting import Accounting
+from gateway.plugin.facts import plugin_facts
 from gateway.plugin.inflight import InFlight, Live
 from gateway.policy import Allow, Deny, Gate, GateState, RequestFacts, gate_state
 from gateway.policy.pages import deny_page, error_page, unavailable_page
@@ -30,45 +31,8 @@ from gateway.settings.poller import Poller
 from gateway.web.outcome import Outcome, outcome
 from gateway.web.pages import page_response
 from gateway.web.preview import is_preview, open_preview
-from gateway.wire.headers import IPNetwork, client_ip, is_trusted
 
 log = logging.getLogger("gateway.plugin")
-
-
-def plugin_facts(
-    request: web.BaseRequest, started_at: float, trusted: Sequence[IPNetwork] = ()
-) -> RequestFacts:
-    """The request as the app's handlers will read it (aiohttp's decoded headers).
-
-    Behind a proxy in `proxy.trusted_proxies` its X-Forwarded-For and X-Forwarded-Proto are
-    believed, as the proxy front end does: the gate runs before any forwarded-headers
-    middleware of the app's own, so it reads them itself.
-    """
-    headers = request.headers
-    peer = request.remote or ""
-    codings = tuple(
-        t.strip().lower()
-        for line in headers.getall(hdrs.TRANSFER_ENCODING, [])
-        for t in line.split(",")
-    )
-    forwarded_https = is_trusted(peer, trusted) and headers.getall(hdrs.X_FORWARDED_PROTO, [])[
-        :1
-    ] == ["https"]
-    return RequestFacts(
-        method=request.method,
-        target=request.raw_path,
-        host_lines=tuple(headers.getall(hdrs.HOST, [])),
-        cookie_lines=tuple(headers.getall(hdrs.COOKIE, [])),
-        accept=headers.get(hdrs.ACCEPT, ""),
-        accept_language=headers.get(hdrs.ACCEPT_LANGUAGE, ""),
-        client_ip=client_ip(peer, headers.getall(hdrs.X_FORWARDED_FOR, []), trusted),
-        secure=request.secure or forwarded_https,
-        started_at=started_at,
-        front_end="plugin",
-        http_version=(request.version.major, request.version.minor),
-        transfer_codings=codings,
-        has_body=request.body_exists,
-    )
 
 
 @dataclass
