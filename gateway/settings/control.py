@@ -21,10 +21,11 @@ import json
 import math
 import os
 import stat
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+
+from gateway.settings.atomic import write_atomically
 
 FILE_NAME = "portal-gateway-control.json"
 VERSION = 1
@@ -172,16 +173,4 @@ def _dump(control: Control) -> str:
 def save_control(path: str, control: Control) -> None:
     """Write atomically (a temporary file in the same directory, fsynced, renamed over), mode
     0644: readable by gateways running as another user, writable only by its owner."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(_dump(control) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, _dump(control) + "\n", 0o644)

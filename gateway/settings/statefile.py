@@ -6,10 +6,10 @@ import asyncio
 import json
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from gateway.settings.atomic import write_atomically
 
 log = logging.getLogger("gateway.settings")
 
@@ -48,8 +48,6 @@ def load_state(path: str) -> SavedState | None:
 
 def save_state(path: str, state: SavedState) -> None:
     """Write atomically: a temporary file in the same directory, fsynced, then renamed over."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(
         {
             "enabled": state.enabled,
@@ -57,16 +55,7 @@ def save_state(path: str, state: SavedState) -> None:
             "last_success_at": state.last_success_at,
         }
     )
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, payload)
 
 
 class StateWriter:
