@@ -8,6 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 from gateway.settings import Reading, SettingsUnavailable, check_change_time, parse_flag
+from gateway.settings.options import Option, Schema, forgets_without_change_time
+
+# The options of every store that holds a document (http://, file://): where the flag, its
+# change time and the note for customers are in it.
+DOCUMENT_SCHEMA = Schema(
+    options=(
+        Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
+        Option("changed_at_field", "a dotted field name"),
+        Option("message_field", "a dotted field name"),
+    ),
+    forgets=forgets_without_change_time,
+)
 
 
 def lookup(document: Any, dotted: str, where: str) -> Any:

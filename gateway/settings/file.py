@@ -12,8 +12,8 @@ import yaml
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
-from gateway.settings.document import reading_from_document
-from gateway.settings.options import Option, Schema, forgets_without_change_time, text
+from gateway.settings.document import DOCUMENT_SCHEMA, reading_from_document
+from gateway.settings.options import text
 from gateway.wire.values import mask_url
 
 
@@ -24,14 +24,7 @@ def file_path(source: str) -> Path:
     return Path(unquote(netloc + parts.path))
 
 
-SCHEMA = Schema(
-    options=(
-        Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
-        Option("changed_at_field", "a dotted field name"),
-        Option("message_field", "a dotted field name"),
-    ),
-    forgets=forgets_without_change_time,
-)
+SCHEMA = DOCUMENT_SCHEMA
 
 
 class FileSource:

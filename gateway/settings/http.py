@@ -9,22 +9,15 @@ import aiohttp
 
 from gateway.config import SettingsConfig
 from gateway.settings import Reading, SettingsUnavailable
-from gateway.settings.document import reading_from_document
-from gateway.settings.options import Option, Schema, forgets_without_change_time, text
+from gateway.settings.document import DOCUMENT_SCHEMA, reading_from_document
+from gateway.settings.options import text
 from gateway.wire.values import mask_secrets, mask_url
 
 # A settings document is a few hundred bytes; a store answering megabytes is broken, and the
 # poller must not buffer whatever it is sent.
 MAX_BODY = 1024 * 1024
 
-SCHEMA = Schema(
-    options=(
-        Option("field", "a dotted field name", required=True, example=" (e.g. enabled)"),
-        Option("changed_at_field", "a dotted field name"),
-        Option("message_field", "a dotted field name"),
-    ),
-    forgets=forgets_without_change_time,
-)
+SCHEMA = DOCUMENT_SCHEMA
 
 
 class HttpSource:
