@@ -38,9 +38,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_gateway(
-    tmp: str, name: str, level: str, log: Path
-) -> tuple[subprocess.Popen[bytes], int]:
+Proc = tuple[subprocess.Popen[bytes], int]
+
+
+def start_gateway(tmp: str, name: str, level: str, log: Path, root: Path = ROOT) -> Proc:
+    """A gateway from checkout `root` on the disabled path, at `level`, stderr to `log`."""
     port = free_port()
     config = Path(tmp, f"{name}.yaml")
     # The upstream is never asked on the disabled path; port 9 answers nothing.
@@ -50,9 +52,39 @@ def start_gateway(
         proc = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(config),
              "--log-level", level, "--log-format", "json"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=err,
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stderr=err,
         )  # fmt: skip
     return proc, port
+
+
+def measure(
+    procs: dict[str, Proc], duration: int, connections: int, rounds: int, *, alternate: bool
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Requests/s and CPU us per request of each gateway, round by round (`/pay`, wrk -t2);
+    `alternate` reverses the order every other round. Stops every gateway at the end."""
+    names = list(procs)
+    rps: dict[str, list[float]] = {n: [] for n in names}
+    cpu_us: dict[str, list[float]] = {n: [] for n in names}
+    try:
+        for _, port in procs.values():
+            wait_for(port)
+        time.sleep(1.5)  # the first poll
+        for _, port in procs.values():
+            wrk(f"http://127.0.0.1:{port}/pay", 2, connections, 2)  # warm-up
+        for i in range(rounds):
+            for name in names[::-1] if alternate and i % 2 else names:
+                proc, port = procs[name]
+                before = cpu_seconds(proc.pid)
+                result = wrk(f"http://127.0.0.1:{port}/pay", duration, connections, 2)
+                spent = cpu_seconds(proc.pid) - before
+                rps[name].append(result["rps"])
+                cpu_us[name].append(spent / (result["rps"] * duration) * 1e6)
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+        for proc, _ in procs.values():
+            proc.wait(timeout=30)
+    return rps, cpu_us
 
 
 def main() -> int:
@@ -70,26 +102,7 @@ def main() -> int:
             "off": start_gateway(tmp, "off", "WARNING", logs["off"]),
             "info": start_gateway(tmp, "info", "INFO", logs["info"]),
         }
-        rps: dict[str, list[float]] = {"off": [], "info": []}
-        cpu_us: dict[str, list[float]] = {"off": [], "info": []}
-        try:
-            for _, port in procs.values():
-                wait_for(port)
-            time.sleep(1.5)  # the first poll
-            for _, port in procs.values():
-                wrk(f"http://127.0.0.1:{port}/pay", 2, args.connections, 2)  # warm-up
-            for _ in range(args.rounds):
-                for name, (proc, port) in procs.items():
-                    before = cpu_seconds(proc.pid)
-                    result = wrk(f"http://127.0.0.1:{port}/pay", args.duration, args.connections, 2)
-                    spent = cpu_seconds(proc.pid) - before
-                    rps[name].append(result["rps"])
-                    cpu_us[name].append(spent / (result["rps"] * args.duration) * 1e6)
-        finally:
-            for proc, _ in procs.values():
-                proc.terminate()
-            for proc, _ in procs.values():
-                proc.wait(timeout=30)
+        rps, cpu_us = measure(procs, args.duration, args.connections, args.rounds, alternate=False)
         lines = sum(1 for line in logs["info"].open("rb") if line.startswith(b"{"))
     off, info = statistics.median(rps["off"]), statistics.median(rps["info"])
     # The least CPU a request took over the rounds: the round least disturbed by neighbours.

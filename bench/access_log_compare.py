@@ -18,32 +18,14 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from access_log_bench import cpu_seconds
-from proxy_bench import GATEWAY, ROOT, free_port, wait_for, wrk
-
-
-def start(tmp: str, root: str, name: str, level: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    config = Path(tmp, f"{name}.yaml")
-    # The upstream is never asked on the disabled path; port 9 answers nothing.
-    config.write_text(
-        GATEWAY.format(port=port, admin=free_port(), upstream=9, tmp=tmp, root=root, key="b" * 40)
-    )
-    with Path(tmp, f"{name}.log").open("wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", "--config", str(config),
-             "--log-level", level, "--log-format", "json"],
-            cwd=root, env={**os.environ, "PYTHONPATH": root}, stderr=err,
-        )  # fmt: skip
-    return proc, port
+from access_log_bench import measure, start_gateway
+from bench_servers import ROOT
 
 
 def main() -> int:
@@ -55,36 +37,17 @@ def main() -> int:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("bench needs wrk: apt-get install wrk")
-    roots = {"other": str(Path(args.other).resolve()), "this": str(ROOT)}
+    roots = {"other": Path(args.other).resolve(), "this": ROOT}
     names = [f"{r}/{lvl}" for r in roots for lvl in ("off", "info")]
-    cpu: dict[str, list[float]] = {n: [] for n in names}
-    rps: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "setting.json").write_text(json.dumps({"enabled": False}))
-        procs = {
-            n: start(tmp, roots[n.split("/")[0]], n.replace("/", "-"),
-                     "WARNING" if n.endswith("off") else "INFO")
-            for n in names
-        }  # fmt: skip
-        try:
-            for _, port in procs.values():
-                wait_for(port)
-            time.sleep(1.5)  # the first poll
-            for _, port in procs.values():
-                wrk(f"http://127.0.0.1:{port}/pay", 2, args.connections)  # warm-up
-            for i in range(args.rounds):
-                for name in names if i % 2 == 0 else names[::-1]:
-                    proc, port = procs[name]
-                    before = cpu_seconds(proc.pid)
-                    result = wrk(f"http://127.0.0.1:{port}/pay", args.duration, args.connections)
-                    spent = cpu_seconds(proc.pid) - before
-                    rps[name].append(result["rps"])
-                    cpu[name].append(spent / (result["rps"] * args.duration) * 1e6)
-        finally:
-            for proc, _ in procs.values():
-                proc.terminate()
-            for proc, _ in procs.values():
-                proc.wait(timeout=30)
+        procs = {}
+        for n in names:
+            root, level = n.split("/")
+            log = Path(tmp, f"{root}-{level}.log")
+            level = "WARNING" if level == "off" else "INFO"
+            procs[n] = start_gateway(tmp, n.replace("/", "-"), level, log, roots[root])
+        rps, cpu = measure(procs, args.duration, args.connections, args.rounds, alternate=True)
     print(
         f"\n{args.rounds} rounds of {args.duration}s, wrk -t2 -c{args.connections}, disabled "
         f"path (503), {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at the end\n"
